@@ -1,0 +1,60 @@
+"""Where paperfeed keeps its files: one explicit object, built once and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "paperfeed"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path
+    config_path: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike[str] | None = None,
+                config: str | os.PathLike[str] | None = None) -> Settings:
+        """Flags win over PAPERFEED_HOME / PAPERFEED_CONFIG, which win over the defaults."""
+        home_path = Path(home or os.environ.get("PAPERFEED_HOME") or platformdirs.user_data_dir(APP_NAME))
+        config_value = config or os.environ.get("PAPERFEED_CONFIG")
+        if config_value:
+            config_path = Path(config_value)
+        elif Path("sources.yaml").is_file():
+            config_path = Path("sources.yaml")
+        else:
+            config_path = home_path / "sources.yaml"
+        return cls(home=home_path.expanduser(), config_path=config_path.expanduser())
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "paperfeed.duckdb"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def default_digest_dir(self) -> Path:
+        return self.home / "digests"
+
+    @property
+    def read_marks_log(self) -> Path:
+        """Append-only log of read/save/rate marks: the one state we cannot re-fetch."""
+        return self.home / "read_marks.jsonl"
+
+    @property
+    def pending_marks(self) -> Path:
+        """Marks made while the database was busy, applied at the next writable open."""
+        return self.home / "pending_marks.jsonl"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.home / "backups"
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)

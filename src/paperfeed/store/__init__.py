@@ -1,0 +1,72 @@
+"""DuckDB store: the source of truth, and the only module that speaks SQL.
+
+I/O rule: every SQL statement in paperfeed lives under `paperfeed.store`, always with parameter
+binding. Each concern has its own repository object on `Store`: `items`, `sources`, `vectors`,
+`reading`, `digests`. Writers keep connections short so a search or a mark from another process
+waits at most a moment (see connection.connect).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from paperfeed.store.connection import LOCK_WAIT_SECONDS, connect, migrate, transaction
+from paperfeed.store.digests import DigestRepo
+from paperfeed.store.items import ItemRepo
+from paperfeed.store.reading import ReadingRepo
+from paperfeed.store.sources import SourceStateRepo
+from paperfeed.store.vectors import VectorRepo
+
+__all__ = ["Store", "transaction"]
+
+
+class Store:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.read_only = read_only
+        self.items = ItemRepo(conn)
+        self.sources = SourceStateRepo(conn)
+        self.vectors = VectorRepo(conn)
+        self.reading = ReadingRepo(conn)
+        self.digests = DigestRepo(conn)
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False,
+             wait: float = LOCK_WAIT_SECONDS) -> Store:
+        """Open (creating and migrating when needed). Raises StoreBusy after `wait` seconds."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not path.exists():
+            cls.open(path, wait=wait).close()
+        conn = connect(path, read_only=read_only, wait=wait)
+        if not read_only:
+            migrate(conn)
+        return cls(conn, path, read_only)
+
+    @classmethod
+    def memory(cls) -> Store:
+        """An in-memory store for tests."""
+        conn = duckdb.connect(":memory:")
+        migrate(conn)
+        return cls(conn, Path(":memory:"), read_only=False)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return transaction(self.conn)
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file (end of every run; RELIABILITY D2)."""
+        if not self.read_only:
+            self.conn.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,88 @@
+"""The DuckDB connection: opening with a bounded wait for the file lock, migrations, transactions.
+
+DuckDB lets one process hold the file for writing and then refuses every other open, even
+read-only, at once. We retry that refusal with backoff for up to `wait` seconds and then raise
+StoreBusy, whose one-line message the CLI prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from paperfeed.errors import StoreBusy
+from paperfeed.store.migrations import MIGRATIONS
+
+LOCK_WAIT_SECONDS = 10.0
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def connect(path: Path, *, read_only: bool = False,
+            wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open `path`, retrying a lock held by another process for up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StoreBusy(path) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def applied_migrations(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {row[0] for row in conn.execute("SELECT name FROM schema_migrations").fetchall()}
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction. Returns their names."""
+    done = applied_migrations(conn)
+    if len(done) == len(MIGRATIONS):
+        return []
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        with transaction(conn):
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+        applied.append(name)
+    return applied
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def rows_as_dicts(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

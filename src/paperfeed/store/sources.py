@@ -1,0 +1,10 @@
+"""Repository for the sources tables. All SQL with parameter binding."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+class SourceStateRepo:
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
