@@ -1,0 +1,75 @@
+"""The click group every command hangs on, and the small shared pieces commands use.
+
+Commands stay thin: parse arguments, build the library objects, call one function, print.
+A PaperfeedError becomes `error: <message>` on stderr and its exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from paperfeed import __version__
+from paperfeed.config import Config
+from paperfeed.errors import PaperfeedError
+from paperfeed.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PaperfeedGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PaperfeedError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@dataclass
+class App:
+    settings: Settings
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from paperfeed.config import load_config
+
+            self._config = load_config(self.settings.config_path)
+        return self._config
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=PaperfeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory (default: $PAPERFEED_HOME or a per-user data directory).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="sources.yaml (default: $PAPERFEED_CONFIG, ./sources.yaml, then HOME/sources.yaml).")
+@click.version_option(__version__, prog_name="paperfeed")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> None:
+    """paperfeed: follow arXiv, ML blogs and newsletters; get one ranked digest a week.
+
+    \b
+    Example:
+      paperfeed ingest            # fetch every source in sources.yaml
+      paperfeed search "retrieval augmented generation"
+      paperfeed digest            # this week's markdown digest
+    """
+    ctx.obj = App(Settings.resolve(home, config_path))
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))

@@ -1,0 +1,3 @@
+"""CLI commands (ingest_cmds)."""
+
+from paperfeed.cli.app import main  # noqa: F401
