@@ -74,26 +74,31 @@ class _Existing:
 # ---------------------------------------------------------------- pure batch preparation
 
 
+def _fix(value: str) -> str:
+    """repair_unicode, skipped for printable ASCII (already NFC, nothing to remove)."""
+    return value if value.isascii() and value.isprintable() else repair_unicode(value)
+
+
 def _repair(value: str | None) -> str | None:
-    return None if value is None else repair_unicode(value)
+    return None if value is None else _fix(value)
 
 
 def _repaired(item: Item) -> Item:
     """DuckDB rejects lone surrogates: repair every string defensively (cheap)."""
     return Item(
-        title=repair_unicode(item.title),
+        title=_fix(item.title),
         url=_repair(item.url),
-        summary=repair_unicode(item.summary),
+        summary=_fix(item.summary),
         guid=_repair(item.guid),
         arxiv_id=item.arxiv_id,
         arxiv_version=item.arxiv_version,
         doi=_repair(item.doi),
-        authors=tuple(repair_unicode(a) for a in item.authors),
-        categories=tuple(repair_unicode(c) for c in item.categories),
+        authors=tuple(map(_fix, item.authors)),
+        categories=tuple(map(_fix, item.categories)),
         published=item.published,
         updated=item.updated,
         kind=item.kind,
-        links=tuple(repair_unicode(link) for link in item.links),
+        links=tuple(map(_fix, item.links)),
     )
 
 

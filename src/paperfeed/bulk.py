@@ -1,0 +1,188 @@
+"""Bulk import of arXiv's public metadata snapshot (JSON lines, optionally gzipped).
+
+I/O rule: `import_arxiv_metadata` reads the file and writes through `Store.items` in batches;
+everything between (`paper_from_record`, date and author parsing) is pure. A line that is not
+a usable paper is counted in `bad_lines`, never raised.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import IO, Any, cast
+
+from paperfeed.keys import parse_arxiv_id
+from paperfeed.models import Item
+from paperfeed.store import Store
+from paperfeed.text import clean_text, repair_unicode
+
+SOURCE_NAME = "arxiv-metadata"
+_GZIP_MAGIC = b"\x1f\x8b"
+_AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_VERSION = re.compile(r"v?(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    read: int  # papers parsed from the file
+    new: int
+    updated: int
+    unchanged: int
+    bad_lines: int
+    seconds: float
+
+    @property
+    def papers_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+
+class BadRecord(ValueError):
+    """A line that is valid JSON (or not) but not a usable paper."""
+
+
+# ---------------------------------------------------------------- pure parsing
+
+
+def _clean(value: object) -> str:
+    """clean_text, with a fast path for plain text (no markup or entities): ~10x cheaper."""
+    if not isinstance(value, str):
+        return ""
+    if "<" in value or "&" in value:
+        return clean_text(value)
+    joined = " ".join(value.split())
+    if joined.isascii() and joined.isprintable():
+        return joined
+    return " ".join(repair_unicode(value).split())
+
+
+def parse_date(value: object) -> datetime | None:
+    """ISO 8601 ('2023-05-30T03:18:35+00:00', '2023-05-30') or RFC 2822
+    ('Mon, 2 Apr 2007 19:18:42 GMT') → aware UTC datetime; anything else → None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def split_authors(value: object) -> tuple[str, ...]:
+    """'A. One, B. Two and C. Three' → ('A. One', 'B. Two', 'C. Three')."""
+    text = _clean(value)
+    return tuple(name.strip() for name in _AUTHOR_SPLIT.split(text) if name.strip())
+
+
+def _versions(value: object) -> list[tuple[int, object]]:
+    """[(number, created)] sorted by number; entries without a readable number are ignored."""
+    if not isinstance(value, list):
+        return []
+    found = []
+    for entry in value:
+        if isinstance(entry, dict):
+            match = _VERSION.match(str(entry.get("version", "")).strip())
+            if match:
+                found.append((int(match.group(1)), entry.get("created")))
+    return sorted(found, key=lambda pair: pair[0])
+
+
+def paper_from_record(record: Any) -> Item:
+    """One metadata-snapshot object → Item(kind='paper'). Raises BadRecord when unusable."""
+    if not isinstance(record, dict):
+        raise BadRecord("not a JSON object")
+    parsed = parse_arxiv_id(str(record.get("id") or ""))
+    title = _clean(record.get("title"))
+    if parsed is None or not title:
+        raise BadRecord("no valid arXiv id or no title")
+    arxiv_id = parsed[0]
+    versions = _versions(record.get("versions"))
+    published = parse_date(versions[0][1]) if versions else None
+    return Item(
+        title=title,
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        summary=_clean(record.get("abstract")),
+        arxiv_id=arxiv_id,
+        arxiv_version=versions[-1][0] if versions else parsed[1],
+        authors=split_authors(record.get("authors")),
+        categories=tuple(str(record.get("categories") or "").split()),
+        published=published or parse_date(record.get("update_date")),
+        updated=parse_date(record.get("update_date")),
+        kind="paper",
+    )
+
+
+def parse_line(line: bytes | str) -> Item | None:
+    """One JSON line → Item, or None when the line is not a usable paper."""
+    try:
+        return paper_from_record(json.loads(line))
+    except (ValueError, TypeError, RecursionError):  # JSONDecodeError and BadRecord are ValueErrors
+        return None
+
+
+# ---------------------------------------------------------------- file reading and storing
+
+
+def _open(path: Path) -> IO[bytes]:
+    """gzip by extension or by magic bytes, plain bytes otherwise."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if path.suffix == ".gz" or magic == _GZIP_MAGIC:
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
+
+
+def read_batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
+    """Yield (papers, bad line count) per batch of up to `batch_size` non-blank lines."""
+    batch: list[Item] = []
+    bad = 0
+    with _open(path) as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            item = parse_line(line)
+            if item is None:
+                bad += 1
+            else:
+                batch.append(item)
+            if len(batch) + bad >= batch_size:
+                yield batch, bad
+                batch, bad = [], 0
+    if batch or bad:
+        yield batch, bad
+
+
+def import_arxiv_metadata(
+    store: Store,
+    path: Path,
+    *,
+    batch_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a metadata snapshot; each batch is one transaction, so a re-import adds 0 rows
+    and an interrupted import resumes cleanly. `progress` gets the lines done per batch."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    started = time.perf_counter()
+    read = new = updated = unchanged = bad_lines = 0
+    for papers, bad in read_batches(path, batch_size):
+        result = store.items.upsert(papers, SOURCE_NAME)
+        read += len(papers)
+        bad_lines += bad
+        new, updated = new + result.new, updated + result.updated
+        unchanged += result.unchanged
+        if progress is not None:
+            progress(len(papers) + bad)
+    return ImportReport(read, new, updated, unchanged, bad_lines, time.perf_counter() - started)
