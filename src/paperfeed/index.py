@@ -1,0 +1,460 @@
+"""The vector and keyword indexes: derived caches of DuckDB, never a source of truth.
+
+I/O rule: this module owns every file under `settings.index_dir` and nothing else writes there.
+DuckDB is read only through `store.vectors` (ids and vectors, no re-encoding) and `store.items`
+(texts for BM25). Files are written into a fresh generation folder (`<gen>.tmp`, every file
+fsynced, renamed to `<gen>`, directory fsynced); `manifest.json` is written last, atomically
+(temp file, fsync, `os.replace`, directory fsync), and names the generation. A crash at any
+moment leaves the old manifest pointing at a complete old generation, or the new one at a
+complete new generation. On load the manifest and files are checked against
+`store.vectors.stats(model)`; any mismatch, missing or unreadable file means a rebuild.
+
+    index_dir/manifest.json        model, dim, count, max_id, id_checksum, kind, version, gen
+    index_dir/<gen>/ids.npy        int64 item ids, ascending (DuckDB ids are the index ids)
+    index_dir/<gen>/vectors.npy    float32 (count, dim), L2-normalised, memory-mapped on load
+    index_dir/<gen>/hnsw.faiss     only above the approximate threshold (HNSW over row numbers)
+    index_dir/<gen>/bm25/          bm25s files for the same ids
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+INDEX_VERSION = 1
+APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASURED.md: 1M = 39 ms)
+HNSW_M = 32
+HNSW_EF_SEARCH = 64  # recall@10 >= 0.95 on real MiniLM vectors: see benchmarks/bench_search.py
+MANIFEST = "manifest.json"
+_TOKEN = re.compile(r"\w+(?:[-.+]\w+)*")
+
+
+class _Stats(Protocol):
+    count: int
+    max_id: int | None
+    dim: int | None
+    id_checksum: Any
+
+
+class _Store(Protocol):
+    vectors: Any
+    items: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the index was built from; compared with DuckDB on every load."""
+
+    model: str
+    dim: int
+    count: int
+    max_id: int
+    id_checksum: str
+
+    @classmethod
+    def of(cls, model: str, stats: _Stats) -> Fingerprint:
+        return cls(
+            model,
+            int(stats.dim or 0),
+            int(stats.count),
+            int(stats.max_id or 0),
+            str(stats.id_checksum),
+        )
+
+
+# ---------------------------------------------------------------- pure search structures
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words; a compound like `GPT-4o` or `Llama-3.1` is kept whole and split too,
+    so an exact model name matches exactly and its parts still match."""
+    tokens: list[str] = []
+    for match in _TOKEN.finditer(text.lower()):
+        word = match.group(0)
+        tokens.append(word)
+        parts = re.split(r"[-.+]", word)
+        if len(parts) > 1:
+            tokens.extend(p for p in parts if p)
+    return tokens
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of the k highest finite scores, best first."""
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+class VectorIndex:
+    """Item ids and their vectors: exact inner product, or HNSW above the threshold."""
+
+    def __init__(
+        self,
+        model: str,
+        ids: np.ndarray,
+        matrix: np.ndarray,
+        hnsw: Any = None,
+        ef_search: int = HNSW_EF_SEARCH,
+    ) -> None:
+        self.model = model
+        self.ids = ids
+        self.matrix = matrix
+        self.hnsw = hnsw
+        self.ef_search = ef_search
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def kind(self) -> str:
+        return "exact" if self.hnsw is None else "hnsw"
+
+    def rows(self, item_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Row numbers of the given ids that are in the index."""
+        wanted = np.asarray(item_ids, dtype=np.int64)
+        pos = np.searchsorted(self.ids, wanted)
+        pos = np.clip(pos, 0, max(len(self.ids) - 1, 0))
+        found = (self.ids[pos] == wanted) if len(self.ids) else np.zeros(len(wanted), bool)
+        return np.asarray(pos[found], dtype=np.int64)
+
+    def vector(self, item_id: int) -> np.ndarray | None:
+        rows = self.rows([item_id])
+        return np.asarray(self.matrix[rows[0]]) if len(rows) else None
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Inner product with every vector (exact)."""
+        return np.asarray(self.matrix @ np.asarray(query, dtype=np.float32).ravel())
+
+    def search(
+        self, query: np.ndarray, k: int, allow_ids: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest ids (and inner products), best first, limited to allow_ids if given."""
+        if len(self.ids) == 0 or k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        if self.hnsw is not None:
+            return self._search_hnsw(query, k, allow_ids)
+        scores = self.scores(query)
+        if allow_ids is not None:
+            mask = np.full(len(scores), -np.inf, dtype=np.float32)
+            rows = self.rows(allow_ids)
+            mask[rows] = 0.0
+            scores = scores + mask
+        rows = top_k(scores, k)
+        return self.ids[rows], scores[rows]
+
+    def _search_hnsw(
+        self, query: np.ndarray, k: int, allow_ids: Sequence[int] | np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if allow_ids is not None:
+            rows = self.rows(allow_ids)
+            if len(rows) <= 50_000:  # small allowlist: exact over the subset is fast and exact
+                sub = np.asarray(self.matrix[np.sort(rows)]) @ q.ravel()
+                best = top_k(sub, k)
+                return self.ids[np.sort(rows)[best]], sub[best]
+            params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                efSearch=max(self.ef_search, k), sel=faiss.IDSelectorBatch(rows)
+            )
+        else:
+            params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                efSearch=max(self.ef_search, k)
+            )
+        dist, rows_found = self.hnsw.search(q, k, params=params)
+        keep = rows_found[0] >= 0
+        return self.ids[rows_found[0][keep]], dist[0][keep]
+
+
+class KeywordIndex:
+    """BM25 (bm25s) over title + summary of the same ids as the vector index."""
+
+    def __init__(self, ids: np.ndarray, bm25: Any) -> None:
+        self.ids = ids
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, ids: np.ndarray, texts: Sequence[str]) -> KeywordIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        corpus = [tokenize(t) or [""] for t in texts]
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return cls(ids, bm25)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document (0 where no query term occurs)."""
+        tokens = tokenize(query)
+        if len(self.ids) == 0 or not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.scores(query)
+        rows = top_k(np.where(scores > 0, scores, -np.inf), k)
+        return self.ids[rows], scores[rows]
+
+
+@dataclass
+class Indexes:
+    vectors: VectorIndex
+    keywords: KeywordIndex
+    rebuilt: bool = False  # True when this load found drift (or nothing) and rebuilt
+
+
+# ---------------------------------------------------------------- atomic file writes
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write through `write(fileobj)` to `path.tmp`, fsync, rename over `path`, fsync the dir."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            with open(path, "rb+") as fh:
+                os.fsync(fh.fileno())
+        else:
+            fsync_dir(path)
+    fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def _writer_lock(index_dir: Path, blocking: bool = True) -> Iterator[bool]:
+    """An advisory lock so two processes never clean up each other's temp folders."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_generation(folder: Path, indexes: Indexes) -> None:
+    folder.mkdir(parents=True)
+    vec = indexes.vectors
+    np.save(folder / "ids.npy", np.ascontiguousarray(vec.ids, dtype=np.int64))
+    np.save(folder / "vectors.npy", np.ascontiguousarray(vec.matrix, dtype=np.float32))
+    if vec.hnsw is not None:
+        import faiss
+
+        faiss.write_index(vec.hnsw, str(folder / "hnsw.faiss"))
+    if len(indexes.keywords.ids):
+        indexes.keywords.bm25.save(str(folder / "bm25"), show_progress=False)
+    _fsync_tree(folder)
+
+
+def save_index(
+    index_dir: Path,
+    indexes: Indexes,
+    fingerprint: Fingerprint,
+    approx_threshold: int = APPROX_THRESHOLD,
+) -> str:
+    """Write a new generation and then the manifest naming it; remove older generations."""
+    with _writer_lock(index_dir):
+        cleanup(index_dir, locked=True)
+        gen = f"{time.time_ns()}-{os.getpid()}-{secrets.token_hex(3)}"
+        tmp = index_dir / f"{gen}.tmp"
+        _write_generation(tmp, indexes)
+        os.replace(tmp, index_dir / gen)
+        fsync_dir(index_dir)
+        manifest = {
+            **asdict(fingerprint),
+            "version": INDEX_VERSION,
+            "generation": gen,
+            "kind": indexes.vectors.kind,
+            "approx_threshold": approx_threshold,
+            "ids_digest": _ids_digest(indexes.vectors.ids),
+        }
+        atomic_write(
+            index_dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode())
+        )
+        cleanup(index_dir, locked=True)
+    return gen
+
+
+def cleanup(index_dir: Path, locked: bool = False) -> list[str]:
+    """Remove stale `*.tmp` files and folders and generations the manifest does not name."""
+    if not index_dir.is_dir():
+        return []
+    with contextlib.ExitStack() as stack:
+        if not locked and not stack.enter_context(_writer_lock(index_dir, blocking=False)):
+            return []  # another process is writing: its temp files are not stale
+        current = (read_manifest(index_dir) or {}).get("generation")
+        removed = []
+        for path in index_dir.iterdir():
+            stale = path.name.endswith(".tmp") or (path.is_dir() and path.name != current)
+            if stale:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                removed.append(path.name)
+        return removed
+
+
+# ---------------------------------------------------------------- loading and checking
+
+
+def _ids_digest(ids: np.ndarray) -> str:
+    return hashlib.blake2b(
+        np.ascontiguousarray(ids, dtype=np.int64).tobytes(), digest_size=16
+    ).hexdigest()
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads((index_dir / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def load_index(index_dir: Path, expected: Fingerprint) -> Indexes | None:
+    """The saved indexes if they match `expected` and every file reads back whole, else None."""
+    manifest = read_manifest(index_dir)
+    if not manifest or manifest.get("version") != INDEX_VERSION:
+        return None
+    saved = {k: manifest.get(k) for k in asdict(expected)}
+    if saved != asdict(expected):
+        return None
+    try:
+        return _read_generation(index_dir / str(manifest["generation"]), expected, manifest)
+    except (OSError, ValueError, RuntimeError, KeyError, EOFError):
+        return None
+
+
+def _read_generation(
+    folder: Path, expected: Fingerprint, manifest: dict[str, Any]
+) -> Indexes | None:
+    ids = np.load(folder / "ids.npy", allow_pickle=False)
+    matrix = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+    if (
+        ids.dtype != np.int64
+        or len(ids) != expected.count
+        or _ids_digest(ids) != manifest.get("ids_digest")
+        or matrix.dtype != np.float32
+        or matrix.shape != (expected.count, expected.dim)
+    ):
+        return None
+    hnsw = None
+    if manifest.get("kind") == "hnsw":
+        import faiss
+
+        hnsw = faiss.read_index(str(folder / "hnsw.faiss"))
+        if hnsw.ntotal != expected.count:
+            return None
+    vectors = VectorIndex(expected.model, ids, matrix, hnsw)
+    return Indexes(vectors, _read_keywords(folder / "bm25", ids))
+
+
+def _read_keywords(folder: Path, ids: np.ndarray) -> KeywordIndex:
+    if not len(ids):
+        return KeywordIndex.build(ids, [])
+    import bm25s
+
+    bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    if int(bm25.scores["num_docs"]) != len(ids):
+        raise ValueError("bm25 files disagree with the ids")
+    return KeywordIndex(ids, bm25)
+
+
+# ---------------------------------------------------------------- building from DuckDB
+
+
+def build_hnsw(matrix: np.ndarray, m: int = HNSW_M) -> Any:
+    import faiss
+
+    hnsw = faiss.IndexHNSWFlat(matrix.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.add(np.ascontiguousarray(matrix, dtype=np.float32))
+    return hnsw
+
+
+def build(
+    store: _Store,
+    model: str,
+    approx_threshold: int = APPROX_THRESHOLD,
+    embedding_text: Callable[[str, str], str] | None = None,
+) -> Indexes:
+    """Both indexes from what DuckDB holds for `model` (vectors are read, never re-encoded)."""
+    ids, matrix = store.vectors.load(model)
+    ids = np.asarray(ids, dtype=np.int64)
+    matrix = np.asarray(matrix, dtype=np.float32).reshape(len(ids), -1)
+    hnsw = build_hnsw(matrix) if len(ids) > approx_threshold else None
+    join = embedding_text or (lambda title, summary: f"{title}\n\n{summary}")
+    texts = _texts(store, ids, join)
+    return Indexes(
+        VectorIndex(model, ids, matrix, hnsw), KeywordIndex.build(ids, texts), rebuilt=True
+    )
+
+
+def _texts(store: _Store, ids: np.ndarray, join: Callable[[str, str], str]) -> list[str]:
+    by_id: dict[int, str] = {}
+    for start in range(0, len(ids), 20_000):
+        chunk = [int(i) for i in ids[start : start + 20_000]]
+        for item in store.items.get_many(chunk):
+            by_id[int(item.id)] = join(item.title or "", item.summary or "")
+    return [by_id.get(int(i), "") for i in ids]
+
+
+def load_or_rebuild(
+    store: _Store,
+    index_dir: Path,
+    model: str,
+    *,
+    approx_threshold: int | None = None,
+    rebuild: bool = False,
+    embedding_text: Callable[[str, str], str] | None = None,
+) -> Indexes:
+    """The indexes for `model`, checked against DuckDB; rebuilt and saved when they differ.
+
+    Works with a read-only store: the rebuild only reads DuckDB, and the files are ours.
+    """
+    expected = Fingerprint.of(model, store.vectors.stats(model))
+    if not rebuild:
+        loaded = load_index(index_dir, expected)
+        if loaded is not None:
+            cleanup(index_dir)
+            return loaded
+    if approx_threshold is None:
+        approx_threshold = int(
+            (read_manifest(index_dir) or {}).get("approx_threshold") or APPROX_THRESHOLD
+        )
+    indexes = build(store, model, approx_threshold, embedding_text)
+    save_index(
+        index_dir, indexes, Fingerprint.of(model, store.vectors.stats(model)), approx_threshold
+    )
+    return indexes

@@ -1,0 +1,342 @@
+"""The FAISS/BM25 cache: built from DuckDB, written atomically, checked and rebuilt on drift.
+
+RELIABILITY E1 (kill -9 during save_index: 0/20 unreadable, stale .tmp cleaned), E2 (4 drift
+scenarios detected and rebuilt, results all in the DB, recall equal to a fresh build) and E3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import FAKE_MODEL, HashingEmbedder
+
+from paperfeed import index as ix
+from paperfeed.models import Item
+from paperfeed.store import Store
+
+WORDS = [
+    "transformer",
+    "attention",
+    "retrieval",
+    "diffusion",
+    "graph",
+    "kernel",
+    "bandit",
+    "reinforcement",
+    "policy",
+    "language",
+    "vision",
+    "speech",
+    "token",
+    "sparse",
+    "dense",
+    "quantization",
+    "pruning",
+    "distillation",
+]
+
+
+def make_items(n: int, seed: int = 0, start: int = 0) -> list[Item]:
+    rng = random.Random(seed)
+    items = []
+    for i in range(start, start + n):
+        words = rng.sample(WORDS, 5)
+        items.append(
+            Item(
+                title=f"paper {i} on {words[0]} {words[1]}",
+                summary=" ".join(words) + f" study number {i}",
+                url=f"https://example.org/p/{i}",
+                guid=f"g{i}",
+                kind="post",
+                published=datetime(2025, 1, 1 + i % 28, tzinfo=UTC),
+            )
+        )
+    return items
+
+
+def add_items(
+    store: Store, items: list[Item], source: str = "blog", model: str = FAKE_MODEL
+) -> list[int]:
+    result = store.items.upsert(items, source)
+    embedder = HashingEmbedder(model)
+    stored = store.items.get_many(result.new_ids)
+    vectors = embedder.encode([f"{s.title}\n\n{s.summary}" for s in stored])
+    store.vectors.put(
+        model, [(s.id, s.content_hash, v) for s, v in zip(stored, vectors, strict=True)]
+    )
+    return result.new_ids
+
+
+@pytest.fixture
+def store() -> Store:
+    s = Store.memory()
+    add_items(s, make_items(60))
+    return s
+
+
+def test_build_uses_db_ids_and_vectors_without_reencoding(store: Store, tmp_path: Path) -> None:
+    indexes = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    ids, matrix = store.vectors.load(FAKE_MODEL)
+    assert indexes.rebuilt
+    assert np.array_equal(indexes.vectors.ids, ids)
+    assert np.array_equal(np.asarray(indexes.vectors.matrix), matrix)
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["model"] == FAKE_MODEL and manifest["count"] == 60
+    assert manifest["dim"] == 64 and manifest["max_id"] == int(ids.max())
+
+
+def test_second_load_reads_files_without_rebuild(store: Store, tmp_path: Path) -> None:
+    ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    again = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    assert not again.rebuilt
+    assert isinstance(again.vectors.matrix, np.memmap)
+
+
+def test_exact_search_matches_brute_force(store: Store, tmp_path: Path) -> None:
+    indexes = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    ids, matrix = store.vectors.load(FAKE_MODEL)
+    q = HashingEmbedder().query("diffusion graph kernel")
+    got, scores = indexes.vectors.search(q, 5)
+    want = ids[np.argsort(-(matrix @ q), kind="stable")[:5]]
+    assert list(got) == list(want)
+    assert np.all(np.diff(scores) <= 1e-6)
+
+
+def test_allowlist_limits_results(store: Store, tmp_path: Path) -> None:
+    indexes = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    allowed = [int(i) for i in indexes.vectors.ids[::7]]
+    got, _ = indexes.vectors.search(HashingEmbedder().query("attention"), 50, allow_ids=allowed)
+    assert sorted(int(i) for i in got) == sorted(allowed)
+
+
+def test_hnsw_above_threshold_has_high_recall(store: Store, tmp_path: Path) -> None:
+    add_items(store, make_items(400, seed=1, start=60))
+    exact = ix.build(store, FAKE_MODEL, approx_threshold=10**9)
+    approx = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL, approx_threshold=100)
+    assert approx.vectors.kind == "hnsw" and exact.vectors.kind == "exact"
+    reloaded = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    assert reloaded.vectors.kind == "hnsw" and not reloaded.rebuilt
+    queries = [
+        HashingEmbedder().query(" ".join(random.Random(i).sample(WORDS, 3))) for i in range(30)
+    ]
+    # The fake vectors have many exact ties, so a hit counts when its score reaches the 10th
+    # exact score (tie-aware recall@10).
+    recall = np.mean(
+        [
+            np.mean(reloaded.vectors.search(q, 10)[1] >= exact.vectors.search(q, 10)[1][-1] - 1e-5)
+            for q in queries
+        ]
+    )
+    assert recall >= 0.95
+
+
+def test_keyword_index_finds_exact_compound_term(tmp_path: Path) -> None:
+    store = Store.memory()
+    add_items(store, make_items(30))
+    add_items(
+        store,
+        [
+            Item(
+                title="Scaling notes",
+                summary="we evaluate GPT-4o and Llama-3.1",
+                url="https://example.org/x",
+                guid="x",
+            )
+        ],
+    )
+    indexes = ix.load_or_rebuild(store, tmp_path / "index", FAKE_MODEL)
+    target = store.items.resolve("https://example.org/x")
+    assert int(indexes.keywords.search("gpt-4o", 3)[0][0]) == target
+    assert int(indexes.keywords.search("llama", 3)[0][0]) == target
+
+
+def test_tokenize_keeps_compounds_and_parts() -> None:
+    assert ix.tokenize("GPT-4o beats Llama-3.1") == [
+        "gpt-4o",
+        "gpt",
+        "4o",
+        "beats",
+        "llama-3.1",
+        "llama",
+        "3",
+        "1",
+    ]
+
+
+# ---------------------------------------------------------------- E2: drift
+
+
+def _recall_vs_fresh(store: Store, indexes: ix.Indexes, model: str = FAKE_MODEL) -> float:
+    fresh = ix.build(store, model)
+    emb = HashingEmbedder(model, dim=fresh.vectors.matrix.shape[1])
+    hits = total = 0
+    for i in range(10):
+        q = emb.query(" ".join(random.Random(100 + i).sample(WORDS, 3)))
+        want = set(fresh.vectors.search(q, 10)[0])
+        hits += len(want & set(indexes.vectors.search(q, 10)[0]))
+        total += len(want)
+    return hits / total
+
+
+def _gen_file(index_dir: Path, name: str) -> Path:
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    return index_dir / manifest["generation"] / name
+
+
+def _delete(store: Store, index_dir: Path) -> str:
+    _gen_file(index_dir, "vectors.npy").unlink()
+    return FAKE_MODEL
+
+
+def _truncate(store: Store, index_dir: Path) -> str:
+    path = _gen_file(index_dir, "vectors.npy")
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    return FAKE_MODEL
+
+
+def _rows_added(store: Store, index_dir: Path) -> str:
+    add_items(store, make_items(15, seed=9, start=500))
+    return FAKE_MODEL
+
+
+def _model_changed(store: Store, index_dir: Path) -> str:
+    items = store.items.get_many(store.items.ids())
+    emb = HashingEmbedder("other-model", dim=32)
+    vectors = emb.encode([f"{s.title}\n\n{s.summary}" for s in items])
+    store.vectors.put(
+        "other-model", [(s.id, s.content_hash, v) for s, v in zip(items, vectors, strict=True)]
+    )
+    return "other-model"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [_delete, _truncate, _rows_added, _model_changed],
+    ids=["index-deleted", "index-truncated", "db-rows-added", "model-changed"],
+)
+def test_drift_is_detected_and_rebuilt(store: Store, tmp_path: Path, scenario) -> None:
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    model = scenario(store, index_dir)
+    indexes = ix.load_or_rebuild(store, index_dir, model)
+    assert indexes.rebuilt
+    db_ids = set(store.vectors.load(model)[0].tolist())
+    assert set(indexes.vectors.ids.tolist()) == db_ids
+    emb = HashingEmbedder(model, dim=indexes.vectors.matrix.shape[1])
+    for i in range(5):
+        got, _ = indexes.vectors.search(emb.query(WORDS[i]), 10)
+        assert set(got.tolist()) <= db_ids
+    assert _recall_vs_fresh(store, indexes, model) == 1.0
+    assert not ix.load_or_rebuild(store, index_dir, model).rebuilt
+
+
+def test_deleted_manifest_or_garbage_manifest_rebuilds(store: Store, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    (index_dir / "manifest.json").write_text("{not json")
+    assert ix.load_or_rebuild(store, index_dir, FAKE_MODEL).rebuilt
+    (index_dir / "manifest.json").unlink()
+    assert ix.load_or_rebuild(store, index_dir, FAKE_MODEL).rebuilt
+
+
+def test_tampered_ids_file_is_detected(store: Store, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    ids = np.load(_gen_file(index_dir, "ids.npy"))
+    ids[0] += 1000
+    np.save(_gen_file(index_dir, "ids.npy"), ids)
+    assert ix.load_or_rebuild(store, index_dir, FAKE_MODEL).rebuilt
+
+
+def test_works_with_read_only_store(tmp_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    with Store.open(db) as writer:
+        add_items(writer, make_items(20))
+    with Store.open(db, read_only=True) as reader:
+        indexes = ix.load_or_rebuild(reader, tmp_path / "index", FAKE_MODEL)
+    assert len(indexes.vectors) == 20 and (tmp_path / "index" / "manifest.json").exists()
+
+
+# ---------------------------------------------------------------- E1/E3: kill -9 while saving
+
+_CHILD = textwrap.dedent("""
+    import sys, numpy as np
+    sys.path.insert(0, {tests!r})
+    from paperfeed import index as ix
+    from fakes import HashingEmbedder
+    n = 3000
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    emb = HashingEmbedder()
+    texts = [f"doc {{i}} about topic {{i % 37}} and {{i % 11}}" for i in range(n)]
+    mat = emb.encode(texts)
+    fp = ix.Fingerprint("m", 64, n, n, "c")
+    indexes = ix.Indexes(ix.VectorIndex("m", ids, mat), ix.KeywordIndex.build(ids, texts))
+    print("ready", flush=True)
+    while True:
+        ix.save_index(__import__("pathlib").Path(sys.argv[1]), indexes, fp)
+""")
+
+
+def test_kill9_during_save_never_leaves_unreadable_index(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    tests = str(Path(__file__).parent)
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD.format(tests=tests))
+    expected = ix.Fingerprint("m", 64, 3000, 3000, "c")
+    rng = random.Random(7)
+    unreadable = 0
+    for _ in range(20):
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(index_dir)],
+            stdout=subprocess.PIPE,
+            env={**os.environ},
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        if ix.read_manifest(index_dir) is not None and ix.load_index(index_dir, expected) is None:
+            unreadable += 1
+    assert unreadable == 0
+    left = [p.name for p in index_dir.iterdir()]
+    ix.cleanup(index_dir)
+    after = [p.name for p in index_dir.iterdir()]
+    assert not [n for n in after if n.endswith(".tmp")]
+    assert ix.load_index(index_dir, expected) is not None
+    assert len(after) <= len(left)
+
+
+def test_stale_tmp_is_ignored_and_cleaned_up(store: Store, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    (index_dir / "123-1-abc.tmp").mkdir()
+    (index_dir / "123-1-abc.tmp" / "vectors.npy").write_bytes(b"torn")
+    (index_dir / "manifest.json.tmp").write_bytes(b'{"generation": "123-1-abc"')
+    loaded = ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    assert not loaded.rebuilt
+    assert not [p for p in index_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_e3_drift_after_commit_without_index_write_is_always_detected(tmp_path: Path) -> None:
+    store = Store.memory()
+    add_items(store, make_items(10))
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    detected = 0
+    for trial in range(20):
+        add_items(store, make_items(1, seed=trial, start=1000 + trial))  # committed, no save
+        indexes = ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+        detected += indexes.rebuilt and len(indexes.vectors) == 11 + trial
+    assert detected == 20
