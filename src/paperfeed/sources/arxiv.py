@@ -10,7 +10,6 @@ results": RELIABILITY C1-C6); its private lxml parser skips the API's error entr
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from paperfeed.sources.arxiv_query import (
     page_url,
     window_start,
 )
-from paperfeed.text import clean_text
+from paperfeed.text import repair_unicode
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
@@ -73,7 +72,7 @@ def parse(body: bytes) -> ArxivPage:
     for entry in entries:
         entry_id = _text(entry, "atom:id")
         if "/api/errors" in entry_id:
-            summary = clean_text(_text(entry, "atom:summary")) or entry_id
+            summary = _plain(_text(entry, "atom:summary")) or entry_id
             raise ArxivApiError(f"arXiv API error: {summary}")
     try:
         items = [item for item in map(_item, entries) if item is not None]
@@ -148,9 +147,10 @@ def _item(entry: Any) -> Item | None:
 
 
 def _plain(value: str) -> str:
-    # The API serves plain text, not HTML: escaping first makes clean_text leave `$a<b$` alone
-    # instead of reading `<b$` as a tag, while it still repairs Unicode and joins wrapped lines.
-    return clean_text(html.escape(value, quote=False))
+    # The API serves plain text, not HTML, so it skips clean_text's HTML pass, which would read
+    # `$a<b$` as the start of a tag; it still gets the Unicode repair and joined wrapped lines.
+    # Renderers escape it like any other text.
+    return " ".join(repair_unicode(value).split())
 
 
 def _categories(entry: Any) -> tuple[str, ...]:
@@ -186,6 +186,7 @@ class _Run:
     slept: float = 0.0
     requests: int = 0
     bytes_read: int = 0
+    entries: int = 0
     items: dict[str, Item] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -221,12 +222,9 @@ def collect(
     end = (now or datetime.now(UTC)).astimezone(UTC)
     cursor = load_cursor(state.cursor)
     options = source.options
-    since = window_start(
-        cursor,
-        end,
-        lookback=timedelta(days=float(options.get("lookback_days", 7))),
-        overlap=timedelta(days=float(options.get("overlap_days", 1))),
-    )
+    overlap = timedelta(days=float(options.get("overlap_days", 1)))
+    lookback = timedelta(days=float(options.get("lookback_days", 7)))
+    since = window_start(cursor, end, lookback=lookback, overlap=overlap)
     run = _Run(
         source=source,
         http=http,
@@ -239,10 +237,17 @@ def collect(
     )
     resume = cursor.resume or Resume(since=since, offset=0)
     stopped_at = _page_through(run, resume.offset, resume.total, since)
+    if stopped_at is None and run.entries == 0:
+        # The window looked empty. arXiv answers totalResults=0 for transient glitches too, and
+        # a first page has nothing to contradict it: keep the window's start so the next run
+        # asks again (one request) instead of moving past papers it never saw.
+        next_cursor = Cursor(window_end=since + overlap)
+    else:
+        next_cursor = Cursor(window_end=end, resume=stopped_at)
     return Collected(
         items=list(run.items.values()),
         partial=stopped_at is not None,
-        cursor=Cursor(window_end=end, resume=stopped_at).dumps(),
+        cursor=next_cursor.dumps(),
         requests=run.requests,
         bytes_read=run.bytes_read,
     )
@@ -260,6 +265,7 @@ def _page_through(run: _Run, start: int, total: int | None, since: datetime) -> 
         if page is None:  # stayed empty through every retry
             return Resume(since=since, offset=start, total=total)
         run.keep(page.items)
+        run.entries += page.entries
         published = [i.published for i in page.items if i.published is not None]
         last_published = max(published, default=last_published)
         if page.entries == 0:  # an empty page we trust: nothing (left) in the window
