@@ -8,6 +8,7 @@ StoreBusy, whose one-line message the CLI prints.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,14 +73,31 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
+_open_transactions: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception. Re-entrant: an inner block joins the
+    outer transaction (DuckDB has no nested transactions), so a repository method that is
+    atomic on its own can also be part of a larger atomic step."""
+    depth = _open_transactions.get(conn, 0)
+    if depth:
+        _open_transactions[conn] = depth + 1
+        try:
+            yield conn
+        finally:
+            _open_transactions[conn] = depth
+        return
     conn.execute("BEGIN TRANSACTION")
+    _open_transactions[conn] = 1
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        _open_transactions.pop(conn, None)
     conn.execute("COMMIT")
 
 
