@@ -1,0 +1,77 @@
+"""RELIABILITY D3, store part: another PROCESS holding the file → StoreBusy within the wait."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperfeed.errors import StoreBusy
+from paperfeed.store import Store
+
+# The child opens the file read-write, says "ready", and holds it until stdin closes or
+# `hold` seconds pass, then releases it by closing the connection.
+HOLDER = """
+import sys, time, duckdb, select
+conn = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+select.select([sys.stdin], [], [], float(sys.argv[2]))
+conn.close()
+print("released", flush=True)
+time.sleep(30)
+"""
+
+
+def hold(path: Path, seconds: float) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "paperfeed.duckdb"
+    Store.open(path).close()  # created and migrated
+    return path
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for child in started:
+        child.kill()
+        child.communicate()
+
+
+def test_busy_within_wait_plus_one_second(db: Path, children: list) -> None:
+    children.append(hold(db, 60))
+    started = time.monotonic()
+    with pytest.raises(StoreBusy) as caught:
+        Store.open(db, wait=1.0)
+    elapsed = time.monotonic() - started
+    message = str(caught.value)
+    assert elapsed <= 2.0, f"waited {elapsed:.2f} s"
+    assert "busy" in message and "\n" not in message
+
+
+def test_read_only_open_is_refused_too(db: Path, children: list) -> None:
+    children.append(hold(db, 60))
+    with pytest.raises(StoreBusy):
+        Store.open(db, read_only=True, wait=0.2)
+
+
+def test_open_succeeds_when_the_holder_releases_within_the_wait(db: Path, children: list) -> None:
+    children.append(hold(db, 0.5))
+    with Store.open(db, wait=10.0) as store:
+        assert store.items.count() == 0
