@@ -1,15 +1,24 @@
 """sources.yaml: the learner's sources, focus areas and schedules.
 
-Loaded with yaml.safe_load semantics (no Python tags) and validated; every error names the file,
-the line and the offending key. Reading the file is the only I/O here.
+I/O rule: `load_config` reads the file; everything else here is pure. The text is composed with
+yaml.SafeLoader into a node tree (never into Python objects: a `!!python/...` tag is refused before
+anything is built), then walked by a schema so every error names the file, the line and the key:
+`sources.yaml:12: sources[3].weight: expected a number ≥ 0, got 'high'`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from paperfeed.errors import ConfigError
+from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
 
 SOURCE_TYPES = ("arxiv", "feed", "html")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -58,3 +67,252 @@ class Config:
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
+
+
+# ---------------------------------------------------------------- schema
+
+_TOP_KEYS = ("sources", "focus_areas", "settings")
+_SETTINGS_KEYS = ("model", "digest_dir", "contact", "schedules")
+_SCHEDULE_KEYS = ("ingest", "digest", "timezone")
+_AREA_KEYS = ("name", "description", "keywords", "weight", "weekly_goal")
+_COMMON_SOURCE_KEYS = ("name", "type", "tags", "weight", "enabled", "allow_private")
+_ARXIV_INT_OPTIONS = {
+    "page_size": (1, 2000),
+    "max_results": (1, 30000),
+    "lookback_days": (1, 365),
+    "overlap_days": (0, 30),
+}
+_TYPE_KEYS = {
+    "arxiv": ("categories", "query", "base_url", *_ARXIV_INT_OPTIONS),
+    "feed": ("url",),
+    "html": ("url", "selectors"),
+}
+_SELECTOR_KEYS = ("item", "title", "link", "date", "summary")
+_REQUIRED_SELECTORS = ("item", "title", "link")
+_ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _sources(reader: NodeReader, node: yaml.Node) -> tuple[SourceConfig, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.error(node, "sources", "expected a list of sources (each item starts `- `)")
+    first_line: dict[str, int] = {}
+    sources = []
+    for index, item in enumerate(node.value):
+        source = _source(reader, item, f"sources[{index}]")
+        if source.name in first_line:
+            problem = (
+                f"duplicate source name {source.name!r} (first at line {first_line[source.name]})"
+            )
+            raise reader.error(item, f"sources[{index}].name", problem)
+        first_line[source.name] = item.start_mark.line + 1
+        sources.append(source)
+    return tuple(sources)
+
+
+def _source(reader: NodeReader, node: yaml.Node, path: str) -> SourceConfig:
+    every_key = set(_COMMON_SOURCE_KEYS).union(*_TYPE_KEYS.values())
+    entry = reader.mapping(node, path, sorted(every_key), "a source")
+    type_node = entry.require("type")
+    kind = reader.text(type_node, entry.key("type"))
+    if kind not in SOURCE_TYPES:
+        hint = suggest(kind, SOURCE_TYPES)
+        raise reader.error(type_node, entry.key("type"), f"must be arxiv, feed or html{hint}")
+    _check_type_keys(entry, kind)
+    return SourceConfig(
+        name=reader.text(entry.require("name"), entry.key("name")),
+        type=kind,
+        tags=_optional(entry, "tags", reader.text_list, ()),
+        weight=_optional(entry, "weight", reader.number, 1.0),
+        enabled=_optional(entry, "enabled", reader.boolean, True),
+        allow_private=_optional(entry, "allow_private", reader.boolean, False),
+        line=node.start_mark.line + 1,
+        **_TYPE_FIELDS[kind](entry),
+    )
+
+
+def _check_type_keys(entry: NodeMap, kind: str) -> None:
+    allowed = (*_COMMON_SOURCE_KEYS, *_TYPE_KEYS[kind])
+    for key_node, _ in entry.node.value:
+        key = key_node.value
+        if key not in allowed:
+            hint = suggest(key, allowed)
+            problem = f"not an option of {kind} sources{hint}"
+            raise entry.reader.error(key_node, entry.key(key), problem)
+
+
+def _optional(
+    entry: NodeMap, name: str, convert: Callable[[yaml.Node, str], Any], default: Any
+) -> Any:
+    node = entry.get(name)
+    return default if node is None else convert(node, entry.key(name))
+
+
+def _arxiv_fields(entry: NodeMap) -> dict[str, Any]:
+    reader = entry.reader
+    categories = _optional(entry, "categories", reader.text_list, ())
+    for i, category in enumerate(categories):
+        if not _ARXIV_CATEGORY.match(category):
+            node = entry.values["categories"].value[i]
+            problem = f"{category!r} is not an arXiv category like cs.LG or stat.ML"
+            raise reader.error(node, entry.key(f"categories[{i}]"), problem)
+    query = _optional(entry, "query", reader.text, None)
+    if not categories and query is None:
+        raise reader.error(
+            entry.node,
+            entry.key("categories"),
+            "an arxiv source needs `categories` (e.g. [cs.LG]) and/or `query`",
+        )
+    options: dict[str, Any] = {}
+    for name, (low, high) in _ARXIV_INT_OPTIONS.items():
+        node = entry.get(name)
+        if node is not None:
+            options[name] = reader.integer(node, entry.key(name), low, high)
+    base_url = _optional(entry, "base_url", reader.url, None)
+    if base_url is not None:
+        options["base_url"] = base_url
+    return {"categories": categories, "query": query, "options": options}
+
+
+def _feed_fields(entry: NodeMap) -> dict[str, Any]:
+    return {"url": entry.reader.url(entry.require("url"), entry.key("url"))}
+
+
+def _html_fields(entry: NodeMap) -> dict[str, Any]:
+    reader = entry.reader
+    url = reader.url(entry.require("url"), entry.key("url"))
+    node = entry.require("selectors")
+    selectors = reader.mapping(node, entry.key("selectors"), _SELECTOR_KEYS, "selectors")
+    found = {}
+    for name in _SELECTOR_KEYS:
+        value = selectors.require(name) if name in _REQUIRED_SELECTORS else selectors.get(name)
+        if value is not None:
+            found[name] = _css(reader, value, selectors.key(name))
+    return {"url": url, "options": {"selectors": found}}
+
+
+def _css(reader: NodeReader, node: yaml.Node, key: str) -> str:
+    import soupsieve  # beautifulsoup4's selector engine; only needed for html sources
+
+    selector = reader.text(node, key)
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        raise reader.error(node, key, f"invalid CSS selector {selector!r}: {exc.args[0]}") from None
+    return selector
+
+
+_TYPE_FIELDS: dict[str, Callable[[NodeMap], dict[str, Any]]] = {
+    "arxiv": _arxiv_fields,
+    "feed": _feed_fields,
+    "html": _html_fields,
+}
+
+
+# ---------------------------------------------------------------- focus areas, settings
+
+
+def _focus_areas(reader: NodeReader, node: yaml.Node | None) -> tuple[FocusArea, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.error(node, "focus_areas", "expected a list of focus areas")
+    first_line: dict[str, int] = {}
+    areas = []
+    for index, item in enumerate(node.value):
+        entry = reader.mapping(item, f"focus_areas[{index}]", _AREA_KEYS, "a focus area")
+        area = FocusArea(
+            name=reader.text(entry.require("name"), entry.key("name")),
+            description=reader.text(entry.require("description"), entry.key("description")),
+            keywords=_optional(entry, "keywords", reader.text_list, ()),
+            weight=_optional(entry, "weight", reader.number, 1.0),
+            weekly_goal=_optional(entry, "weekly_goal", lambda n, k: reader.integer(n, k, 0), None),
+        )
+        if area.name in first_line:
+            problem = f"duplicate focus area {area.name!r} (first at line {first_line[area.name]})"
+            raise reader.error(item, entry.key("name"), problem)
+        first_line[area.name] = item.start_mark.line + 1
+        areas.append(area)
+    return tuple(areas)
+
+
+def _settings(reader: NodeReader, node: yaml.Node | None) -> dict[str, Any]:
+    if node is None:
+        return {}
+    entry = reader.mapping(node, "settings", _SETTINGS_KEYS, "settings")
+    found: dict[str, Any] = {"model": _optional(entry, "model", reader.text, DEFAULT_MODEL)}
+    digest_dir = _optional(entry, "digest_dir", reader.text, None)
+    found["digest_dir"] = None if digest_dir is None else Path(digest_dir).expanduser()
+    found["contact"] = _optional(entry, "contact", _contact(reader), None)
+    schedules = entry.get("schedules")
+    found["schedules"] = Schedules() if schedules is None else _schedules(reader, schedules)
+    return found
+
+
+def _contact(reader: NodeReader) -> Callable[[yaml.Node, str], str]:
+    def convert(node: yaml.Node, key: str) -> str:
+        value = reader.text(node, key)
+        if "@" not in value and not value.startswith(("http://", "https://")):
+            raise reader.error(node, key, f"expected an e-mail address or URL, got {value!r}")
+        return value
+
+    return convert
+
+
+def _schedules(reader: NodeReader, node: yaml.Node) -> Schedules:
+    entry = reader.mapping(node, "settings.schedules", _SCHEDULE_KEYS, "schedules")
+    default = Schedules()
+    crons = {}
+    for name in ("ingest", "digest"):
+        value = entry.get(name)
+        if value is None:
+            crons[name] = getattr(default, f"{name}_cron")
+            continue
+        crons[name] = reader.text(value, entry.key(name))
+        problem = cron_problem(crons[name])
+        if problem:
+            raise reader.error(value, entry.key(name), problem)
+    tz_node = entry.get("timezone")
+    timezone = default.timezone if tz_node is None else _timezone(reader, tz_node, entry)
+    return Schedules(ingest_cron=crons["ingest"], digest_cron=crons["digest"], timezone=timezone)
+
+
+def _timezone(reader: NodeReader, node: yaml.Node, entry: NodeMap) -> str:
+    name = reader.text(node, entry.key("timezone"))
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        hint = suggest(name, zoneinfo.available_timezones())
+        problem = f"unknown IANA time zone {name!r}{hint}"
+        raise reader.error(node, entry.key("timezone"), problem) from None
+    return name
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate sources.yaml. Raises ConfigError ("FILE:LINE: KEY: problem")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (use --config or PAPERFEED_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the text of a sources.yaml; `path` is only used in messages and Config.path."""
+    reader = NodeReader(path)
+    root = reader.compose(text)
+    if root is None:
+        raise ConfigError(f"{path}:1: sources: required (the file is empty)")
+    reader.reject_unsafe_tags(root)
+    top = reader.mapping(root, "", _TOP_KEYS, "the top level")
+    sources = _sources(reader, top.require("sources"))
+    areas = _focus_areas(reader, top.get("focus_areas"))
+    settings = _settings(reader, top.get("settings"))
+    return Config(path=path, sources=sources, focus_areas=areas, **settings)
