@@ -200,7 +200,8 @@ def _css(reader: NodeReader, node: yaml.Node, key: str) -> str:
     try:
         soupsieve.compile(selector)
     except soupsieve.SelectorSyntaxError as exc:
-        raise reader.error(node, key, f"invalid CSS selector {selector!r}: {exc.args[0]}") from None
+        reason = str(exc).splitlines()[0]
+        raise reader.error(node, key, f"invalid CSS selector {selector!r}: {reason}") from None
     return selector
 
 
