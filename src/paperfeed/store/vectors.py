@@ -69,6 +69,13 @@ class VectorRepo:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def current_count(self, model: str) -> int:
+        """How many items have an up-to-date vector for `model` (the ones a run skips)."""
+        row = self.conn.execute(
+            f"SELECT count(*) {_LIVE} AND e.content_hash = i.content_hash", [model]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def put(self, model: str, rows: Sequence[tuple[int, str, np.ndarray]]) -> None:
         """Upsert (item_id, content_hash, vector) rows. A repeated item_id keeps its last row.
         Runs inside the caller's transaction when there is one."""

