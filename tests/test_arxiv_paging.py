@@ -58,6 +58,8 @@ def test_pager_never_asks_too_much_and_stops_at_total(case: tuple[int, int, int,
     )
 
     assert all(1 <= r.max_results <= MAX_PAGE_SIZE for r in fake.requests)
+    polite = {"allow_private": False, "gate": "arxiv", "min_interval": 3.0}
+    assert all(r.kwargs == polite for r in fake.requests)  # the HttpClient's arXiv gate (C1)
     assert all(0 <= r.start < MAX_START for r in fake.requests)
     assert all(r.start < total for r in fake.requests if r.start > 0)
     page = min(page_size, MAX_PAGE_SIZE)
