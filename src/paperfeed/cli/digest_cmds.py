@@ -1,3 +1,105 @@
-"""CLI commands (digest_cmds)."""
+"""`paperfeed digest`: this week's ranked markdown digest.
 
-from paperfeed.cli.app import main  # noqa: F401
+Thin command: work out the window, open the store (read-only on --dry-run), load the light query
+encoder for the focus-area descriptions, call `paperfeed.digest.run_digest`, print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from paperfeed.cli.app import App, emit_json, main, pass_app
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
+    from paperfeed.embed import load_query_encoder
+
+    return load_query_encoder(model)
+
+
+def _lock_wait() -> float:
+    from paperfeed.store.connection import LOCK_WAIT_SECONDS
+
+    return float(os.environ.get("PAPERFEED_LOCK_WAIT", LOCK_WAIT_SECONDS))
+
+
+def window(
+    since: datetime | None, until: datetime | None, now: datetime, days: int = 7
+) -> tuple[datetime, datetime]:
+    """[since 00:00, until+1 day 00:00) in UTC; missing ends default to the last `days` days."""
+    end = datetime.combine(until.date() + timedelta(days=1), time(), UTC) if until else now
+    start = datetime.combine(since.date(), time(), UTC) if since else end - timedelta(days=days)
+    if start >= end:
+        raise click.BadParameter("--since must be before --until")
+    return start, end
+
+
+@main.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (published date).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
+@click.option(
+    "--per-area",
+    type=click.IntRange(0, 100),
+    default=5,
+    show_default=True,
+    help="Items per focus area.",
+)
+@click.option("--budget", type=click.FloatRange(0), help="Reading minutes to fill, by score.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of DIGEST_DIR/YYYY-Www.md.",
+)
+@click.option("--dry-run", is_flag=True, help="Render to stdout; record and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
+@pass_app
+def digest(
+    app: App,
+    since: datetime | None,
+    until: datetime | None,
+    per_area: int,
+    budget: float | None,
+    out: Path | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Build the weekly digest: items of the window ranked per focus area.
+
+    Items sent by an earlier digest are never sent again.
+
+    \b
+    Example:
+      paperfeed digest                       # the last 7 days, digests/YYYY-Www.md
+      paperfeed digest --budget 120 --dry-run
+    """
+    from paperfeed.digest import DigestOptions, run_digest
+    from paperfeed.store import Store
+    from paperfeed.store.reading import apply_pending_marks
+
+    config = app.config
+    start, end = window(since, until, datetime.now(UTC))
+    options = DigestOptions(
+        start, end, per_area=per_area, highlights=per_area, budget_minutes=budget
+    )
+    encode = _query_encoder(config.model)
+    folder = config.digest_dir or app.settings.default_digest_dir
+    with Store.open(app.settings.db_path, read_only=dry_run, wait=_lock_wait()) as store:
+        if not dry_run:
+            apply_pending_marks(store, app.settings)
+        result = run_digest(store, config, encode, options, folder=folder, out=out, dry_run=dry_run)
+    if as_json:
+        emit_json({**result.digest.as_json(), "path": str(result.path) if result.path else None})
+    elif dry_run:
+        click.echo(result.markdown, nl=False)
+    else:
+        count = len(result.digest.entries)
+        click.echo(f"wrote {result.path} ({count} items)")

@@ -1,10 +1,132 @@
-"""Repository for the digests tables. All SQL with parameter binding."""
+"""Repository for the `digests` and `digest_items` tables: what was sent, when, under which area.
+
+I/O rule: only this module reads or writes those two tables, with parameter binding. A digest and
+its items are recorded in one transaction, so an item is either sent (never sent again) or not.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 import duckdb
+
+from paperfeed.store.connection import transaction
+
+
+@dataclass(frozen=True, slots=True)
+class SentItem:
+    item_id: int
+    focus_area: str | None
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSummary:
+    id: int
+    period: str
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    path: str | None
+    items: int
+    read: int  # items of this digest marked read afterwards
+    saved: int
+
+
+_HISTORY = """
+    SELECT d.id, d.period, d.window_start, d.window_end, d.created_at, d.path,
+           count(di.item_id),
+           count(di.item_id) FILTER (WHERE m.read_at IS NOT NULL),
+           count(di.item_id) FILTER (WHERE m.saved_at IS NOT NULL)
+    FROM digests d
+    LEFT JOIN digest_items di ON di.digest_id = d.id
+    LEFT JOIN marks m ON m.item_id = di.item_id
+    GROUP BY ALL
+    ORDER BY d.created_at, d.id
+"""
 
 
 class DigestRepo:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
+
+    def record(
+        self,
+        *,
+        period: str,
+        window_start: datetime,
+        window_end: datetime,
+        created_at: datetime,
+        path: str | None,
+        items: Sequence[SentItem],
+    ) -> int:
+        """Record one sent digest and its items in one transaction. Returns the digest id."""
+        with transaction(self.conn):
+            row = self.conn.execute(
+                "INSERT INTO digests (period, window_start, window_end, created_at, path) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                [period, window_start, window_end, created_at, path],
+            ).fetchone()
+            digest_id = int(row[0]) if row else 0
+            if items:
+                self.conn.execute(
+                    "INSERT INTO digest_items (digest_id, item_id, focus_area, rank, score) "
+                    "SELECT $1, unnest($2::BIGINT[]), unnest($3::VARCHAR[]), "
+                    "unnest($4::INTEGER[]), unnest($5::DOUBLE[])",
+                    [
+                        digest_id,
+                        [i.item_id for i in items],
+                        [i.focus_area for i in items],
+                        [i.rank for i in items],
+                        [i.score for i in items],
+                    ],
+                )
+        return digest_id
+
+    def sent_ids(self) -> set[int]:
+        """Every item any earlier digest sent: they are never sent again."""
+        rows = self.conn.execute("SELECT DISTINCT item_id FROM digest_items").fetchall()
+        return {int(r[0]) for r in rows}
+
+    def areas_of(self, item_ids: Sequence[int]) -> dict[int, str]:
+        """The focus area each item was last sent under (items never sent are absent)."""
+        if not item_ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT di.item_id, arg_max(di.focus_area, d.created_at) FROM digest_items di "
+            "JOIN digests d ON d.id = di.digest_id "
+            "WHERE di.item_id IN (SELECT unnest($1::BIGINT[])) AND di.focus_area IS NOT NULL "
+            "GROUP BY di.item_id",
+            [list(item_ids)],
+        ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def sent_order(self) -> list[int]:
+        """Sent item ids, newest digest first, then by rank (the reading list's order)."""
+        rows = self.conn.execute(
+            "SELECT di.item_id FROM digest_items di JOIN digests d ON d.id = di.digest_id "
+            "ORDER BY d.created_at DESC, d.id DESC, di.rank"
+        ).fetchall()
+        seen: dict[int, None] = {}
+        for (item_id,) in rows:
+            seen.setdefault(int(item_id), None)
+        return list(seen)
+
+    def history(self) -> list[DigestSummary]:
+        return [
+            DigestSummary(
+                int(r[0]),
+                r[1],
+                r[2].astimezone(UTC),
+                r[3].astimezone(UTC),
+                r[4].astimezone(UTC),
+                r[5],
+                int(r[6]),
+                int(r[7]),
+                int(r[8]),
+            )
+            for r in self.conn.execute(_HISTORY).fetchall()
+        ]

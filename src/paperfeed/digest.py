@@ -1,0 +1,524 @@
+"""The weekly digest: gather → build (pure) → render (paperfeed.render) → write → record.
+
+I/O rule: `gather` reads the store (items, vectors, marks, sent items, source states) and calls
+the query encoder for the focus-area descriptions; `build_digest` is pure and returns a `Digest`
+(plain data); `write_digest` writes the markdown atomically (temp file, fsync, os.replace) and
+`record_digest` stores what was sent, so no item is ever sent twice. `--dry-run` stops after
+rendering. Nothing here builds SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from paperfeed import rank
+from paperfeed.config import Config, FocusArea
+from paperfeed.keys import parse_arxiv_id
+from paperfeed.models import SourceState
+from paperfeed.render import plain, render_markdown
+from paperfeed.store.digests import SentItem
+from paperfeed.store.items import StoredItem
+
+if TYPE_CHECKING:
+    from paperfeed.store import Store
+
+Encoder = Callable[[str], np.ndarray]
+
+EXPLAINED_LOOKBACK = timedelta(days=60)  # posts this much older than the window still explain
+EXPLAINED_SIMILARITY = 0.85  # a post this close to a paper explains it even without a link
+NEAREST_READ_SIMILARITY = 0.3
+_CODE_URL = re.compile(
+    r"https?://(?:www\.)?(github\.com|gitlab\.com|huggingface\.co)/"
+    r"([A-Za-z0-9][A-Za-z0-9_.-]{0,99})/([A-Za-z0-9][A-Za-z0-9_.-]{0,99})"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOptions:
+    window_start: datetime
+    window_end: datetime
+    per_area: int = 5
+    highlights: int = 5
+    budget_minutes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    item: StoredItem
+    area: str
+    score: float
+    minutes: int
+    why: str
+    url: str | None
+    source: str | None
+    snippet: str = ""
+    code_url: str | None = None
+    explained_in: tuple[tuple[str, str | None], ...] = ()  # (post title, post url)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.item.id,
+            "arxiv_id": self.item.arxiv_id,
+            "title": self.item.title,
+            "url": self.url,
+            "score": round(self.score, 6),
+            "why": self.why,
+            "minutes": self.minutes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    focus_area: str
+    entries: tuple[DigestEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    area: str
+    read: int
+    goal: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    source: str
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    period: str
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+    sections: tuple[Section, ...]
+    highlights: tuple[DigestEntry, ...] = ()
+    progress: tuple[ProgressRow, ...] = ()
+    attention: tuple[Attention, ...] = ()
+
+    @property
+    def entries(self) -> list[DigestEntry]:
+        return [e for s in self.sections for e in s.entries] + list(self.highlights)
+
+    def as_json(self) -> dict[str, object]:
+        sections: list[dict[str, object]] = [
+            {"focus_area": s.focus_area, "items": [e.as_json() for e in s.entries]}
+            for s in self.sections
+        ]
+        if self.highlights:
+            sections.append({"focus_area": None, "items": [e.as_json() for e in self.highlights]})
+        return {
+            "window": {
+                "start": self.window_start.isoformat(),
+                "end": self.window_end.isoformat(),
+                "period": self.period,
+            },
+            "sections": sections,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInputs:
+    """Everything `build_digest` needs, already read from the store."""
+
+    focus_areas: Sequence[FocusArea]
+    area_vectors: np.ndarray  # (k, d)
+    items: Sequence[StoredItem]  # candidates: in the window, never sent before
+    vectors: np.ndarray  # (n, d), zero rows where an item has no vector yet
+    feedback_items: Sequence[StoredItem] = ()
+    feedback: rank.Feedback | None = None
+    posts: Sequence[StoredItem] = ()  # blog/newsletter items that may explain a paper
+    post_vectors: np.ndarray | None = None
+    source_weights: dict[str, float] = field(default_factory=dict)
+    source_states: dict[str, SourceState] = field(default_factory=dict)
+    read_per_area: dict[str, int] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+# ---------------------------------------------------------------- pure pieces
+
+
+def snippet(summary: str, sentences: int = 2, limit: int = 400) -> str:
+    parts = _SENTENCE_END.split(plain(summary))
+    return plain(" ".join(parts[:sentences]), limit)
+
+
+def code_link(text: str) -> str | None:
+    """A repository URL named in the text, rebuilt from its checked parts (never copied)."""
+    found = _CODE_URL.search(text or "")
+    if not found:
+        return None
+    host, owner, repo = found.groups()
+    repo = repo.removesuffix(".git").rstrip(".")
+    return f"https://{host.lower()}/{owner}/{repo}" if repo else None
+
+
+def estimate_minutes(item: StoredItem) -> int:
+    """Papers: 15 min plus 1 per 40 abstract words (max 30). Posts: 230 words a minute, min 3."""
+    words = len(item.summary.split())
+    if item.kind == "paper":
+        return min(30, 15 + words // 40)
+    return max(3, math.ceil(words / 230))
+
+
+def item_url(item: StoredItem) -> str | None:
+    if item.arxiv_id:
+        return f"https://arxiv.org/abs/{item.arxiv_id}"
+    return item.url
+
+
+def period_of(window_end: datetime) -> str:
+    year, week, _ = (window_end - timedelta(microseconds=1)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def attention(states: dict[str, SourceState]) -> list[Attention]:
+    """Sources the learner should look at: disabled, failing, or moved."""
+    found = []
+    for name in sorted(states):
+        state = states[name]
+        if state.disabled:
+            why = state.disabled_reason or state.last_error or "disabled"
+            found.append(Attention(name, f"disabled: {why}"))
+        elif state.consecutive_failures > 0:
+            found.append(
+                Attention(
+                    name,
+                    f"failing ({state.consecutive_failures} in a row): "
+                    f"{state.last_error or 'unknown error'}",
+                )
+            )
+        if state.moved_to:
+            found.append(Attention(name, f"moved to {state.moved_to}: update sources.yaml"))
+    return found
+
+
+def _rank_areas(inputs: DigestInputs) -> list[rank.Area]:
+    return [
+        rank.Area(f.name, inputs.area_vectors[i], tuple(f.keywords), f.weight)
+        for i, f in enumerate(inputs.focus_areas)
+    ]
+
+
+def _candidates(inputs: DigestInputs) -> rank.Candidates:
+    items = inputs.items
+    ages = [
+        (inputs.now - (i.published_at or i.first_seen_at)).total_seconds() / 86400 for i in items
+    ]
+    weights = [
+        max((inputs.source_weights.get(s, 1.0) for s in i.sources), default=1.0) for i in items
+    ]
+    return rank.Candidates(
+        inputs.vectors,
+        [i.title for i in items],
+        [i.summary for i in items],
+        np.asarray(ages, dtype=np.float64),
+        np.asarray(weights, np.float64),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """The window's scores: (n, k) per area, each item's one area."""
+
+    scores: np.ndarray
+    area_of: np.ndarray
+    areas: list[rank.Area]
+
+
+def _why(inputs: DigestInputs, ranked: _Ranked, index: int) -> str:
+    item, area = inputs.items[index], ranked.areas[int(ranked.area_of[index])]
+    parts = [f"matches {area.name}"]
+    hits = rank.matched_keywords(item.title, item.summary, area.keywords)
+    if hits:
+        parts.append("keywords: " + ", ".join(hits[:4]))
+    feedback = inputs.feedback
+    if feedback is not None and len(inputs.feedback_items) and (feedback.labels > 0).any():
+        sims = np.where(feedback.labels > 0, feedback.vectors @ inputs.vectors[index], -1.0)
+        best = int(np.argmax(sims))
+        if sims[best] >= NEAREST_READ_SIMILARITY:
+            parts.append(
+                f"close to {plain(inputs.feedback_items[best].title, 100)!r}, which you read"
+            )
+    return "; ".join(parts)
+
+
+def _explained_in(inputs: DigestInputs, index: int) -> tuple[tuple[str, str | None], ...]:
+    paper = inputs.items[index]
+    if paper.kind != "paper" or not inputs.posts:
+        return ()
+    close = np.zeros(len(inputs.posts), dtype=bool)
+    if inputs.post_vectors is not None and len(inputs.post_vectors):
+        close = inputs.post_vectors @ inputs.vectors[index] >= EXPLAINED_SIMILARITY
+    found = []
+    for post, near in zip(inputs.posts, close, strict=True):
+        linked = paper.arxiv_id is not None and any(
+            (parse_arxiv_id(url) or ("",))[0] == paper.arxiv_id for url in post.links
+        )
+        if linked or near:
+            found.append((post.title, post.url))
+    return tuple(found[:3])
+
+
+def _entry(inputs: DigestInputs, ranked: _Ranked, index: int) -> DigestEntry:
+    item = inputs.items[index]
+    area = int(ranked.area_of[index])
+    return DigestEntry(
+        item=item,
+        area=ranked.areas[area].name,
+        score=float(ranked.scores[index, area]),
+        minutes=estimate_minutes(item),
+        why=_why(inputs, ranked, index),
+        url=item_url(item),
+        source=item.sources[0] if item.sources else None,
+        snippet=snippet(item.summary),
+        code_url=code_link(item.summary),
+        explained_in=_explained_in(inputs, index),
+    )
+
+
+def _pick(inputs: DigestInputs, ranked: _Ranked, members: np.ndarray, k: int) -> list[int]:
+    """MMR over `members` (indices into the window) by their own area's score."""
+    if not len(members) or k <= 0:
+        return []
+    own = ranked.scores[members, ranked.area_of[members]]
+    return [int(members[i]) for i in rank.mmr(inputs.vectors[members], own, k)]
+
+
+def _within_budget(entries: list[DigestEntry], budget: float | None) -> set[int]:
+    """Ids chosen by score until the estimated minutes are spent (all, without a budget)."""
+    if budget is None:
+        return {e.item.id for e in entries}
+    chosen, spent = set(), 0.0
+    for entry in sorted(entries, key=lambda e: -e.score):
+        if spent + entry.minutes <= budget:
+            chosen.add(entry.item.id)
+            spent += entry.minutes
+    return chosen
+
+
+def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
+    """Rank, assign, diversify and describe the window's items. Pure."""
+    areas = _rank_areas(inputs)
+    scores = rank.area_scores(_candidates(inputs), areas, inputs.feedback)
+    ranked = _Ranked(scores, rank.assign(scores, areas), areas)
+    is_paper = np.array([i.kind == "paper" for i in inputs.items], dtype=bool)
+    per_area = [
+        [
+            _entry(inputs, ranked, i)
+            for i in _pick(
+                inputs, ranked, np.flatnonzero(is_paper & (ranked.area_of == j)), options.per_area
+            )
+        ]
+        for j in range(len(areas))
+    ]
+    posts = (
+        [
+            _entry(inputs, ranked, i)
+            for i in _pick(inputs, ranked, np.flatnonzero(~is_paper), options.highlights)
+        ]
+        if areas
+        else []
+    )
+    keep = _within_budget([e for s in per_area for e in s] + posts, options.budget_minutes)
+    sections = tuple(
+        Section(a.name, tuple(e for e in s if e.item.id in keep))
+        for a, s in zip(areas, per_area, strict=True)
+    )
+    progress = tuple(
+        ProgressRow(f.name, inputs.read_per_area.get(f.name, 0), f.weekly_goal)
+        for f in inputs.focus_areas
+    )
+    return Digest(
+        period_of(options.window_end),
+        options.window_start,
+        options.window_end,
+        inputs.now,
+        sections,
+        tuple(e for e in posts if e.item.id in keep),
+        progress,
+        tuple(attention(inputs.source_states)),
+    )
+
+
+# ---------------------------------------------------------------- I/O at the edges
+
+
+def default_window(now: datetime, days: int = 7) -> tuple[datetime, datetime]:
+    return now - timedelta(days=days), now
+
+
+def _matrix(store: Store, model: str, ids: Sequence[int], dim: int) -> np.ndarray:
+    found = store.vectors.get(model, list(ids))
+    matrix = np.zeros((len(ids), dim), dtype=np.float32)
+    for row, item_id in enumerate(ids):
+        if item_id in found:
+            matrix[row] = found[item_id]
+    return matrix
+
+
+def encode_areas(encode: Encoder, areas: Sequence[FocusArea]) -> np.ndarray:
+    rows = [
+        np.asarray(encode(f"{a.description}. {', '.join(a.keywords)}"), np.float32) for a in areas
+    ]
+    matrix = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def item_areas(
+    store: Store, items: Sequence[StoredItem], vectors: np.ndarray, areas: Sequence[rank.Area]
+) -> list[str]:
+    """Each item's area: the one it was sent under, else the best by vector and keywords."""
+    sent = store.digests.areas_of([i.id for i in items])
+    hits = np.array(
+        [[len(rank.matched_keywords(i.title, i.summary, a.keywords)) for a in areas] for i in items]
+    ).reshape(len(items), len(areas))
+    best = rank.attribute(vectors, areas, hits)
+    return [sent.get(i.id) or areas[int(b)].name for i, b in zip(items, best, strict=True)]
+
+
+def _feedback(
+    store: Store, model: str, areas: Sequence[rank.Area], dim: int
+) -> tuple[list[StoredItem], rank.Feedback, list[str], list[datetime | None]]:
+    marks = store.reading.feedback()
+    items = store.items.get_many([m.item_id for m in marks])
+    by_id = {m.item_id: m for m in marks}
+    vectors = _matrix(store, model, [i.id for i in items], dim)
+    names = item_areas(store, items, vectors, areas) if areas else []
+    index = {a.name: j for j, a in enumerate(areas)}
+    labels = np.array([1.0 if by_id[i.id].positive else -1.0 for i in items])
+    area_ids = np.array([index.get(n, -1) for n in names], dtype=np.int64)
+    read_at = [by_id[i.id].read_at for i in items]
+    return items, rank.Feedback(vectors, labels, area_ids), names, read_at
+
+
+def gather(
+    store: Store,
+    config: Config,
+    encode: Encoder,
+    options: DigestOptions,
+    now: datetime | None = None,
+) -> DigestInputs:
+    """Read everything the digest needs. Items sent by an earlier digest are left out."""
+    now = now or datetime.now(UTC)
+    area_vectors = encode_areas(encode, config.focus_areas)
+    dim = area_vectors.shape[1]
+    sent = store.digests.sent_ids()
+    items = [
+        i
+        for i in store.items.in_window(options.window_start, options.window_end)
+        if i.id not in sent
+    ]
+    areas = [
+        rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight)
+        for j, f in enumerate(config.focus_areas)
+    ]
+    fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)
+    posts = [
+        p
+        for p in store.items.in_window(
+            options.window_start - EXPLAINED_LOOKBACK, options.window_end
+        )
+        if p.kind != "paper"
+    ]
+    read = [
+        a
+        for a, t in zip(fb_areas, read_at, strict=True)
+        if t is not None and options.window_start <= t < options.window_end
+    ]
+    return DigestInputs(
+        focus_areas=config.focus_areas,
+        area_vectors=area_vectors,
+        items=items,
+        vectors=_matrix(store, config.model, [i.id for i in items], dim),
+        feedback_items=fb_items,
+        feedback=feedback,
+        posts=posts,
+        post_vectors=_matrix(store, config.model, [p.id for p in posts], dim),
+        source_weights={s.name: s.weight for s in config.sources},
+        source_states=store.sources.all(),
+        read_per_area={a: read.count(a) for a in set(read)},
+        now=now,
+    )
+
+
+def digest_path(folder: Path, period: str) -> Path:
+    """digests/YYYY-Www.md, or -2, -3, ... when that week already has a digest."""
+    path, n = folder / f"{period}.md", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{period}-{n}.md"
+    return path
+
+
+def write_digest(path: Path, text: str) -> None:
+    """Atomically: a temp file beside the target, fsync, os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def record_digest(store: Store, digest: Digest, path: Path | None) -> int:
+    groups = [s.entries for s in digest.sections] + [digest.highlights]
+    sent = [
+        SentItem(e.item.id, e.area, position, e.score)
+        for group in groups
+        for position, e in enumerate(group, start=1)
+    ]
+    return store.digests.record(
+        period=digest.period,
+        window_start=digest.window_start,
+        window_end=digest.window_end,
+        created_at=digest.created_at,
+        path=str(path) if path else None,
+        items=sent,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    digest: Digest
+    markdown: str
+    path: Path | None  # None on a dry run
+
+
+def run_digest(
+    store: Store,
+    config: Config,
+    encode: Encoder,
+    options: DigestOptions,
+    *,
+    folder: Path,
+    out: Path | None = None,
+    dry_run: bool = False,
+) -> DigestRun:
+    """gather → build → render → write → record (the last two skipped on a dry run)."""
+    digest = build_digest(gather(store, config, encode, options), options)
+    markdown = render_markdown(digest)
+    if dry_run:
+        return DigestRun(digest, markdown, None)
+    path = out or digest_path(folder, digest.period)
+    write_digest(path, markdown)
+    record_digest(store, digest, path)
+    return DigestRun(digest, markdown, path)
