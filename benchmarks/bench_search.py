@@ -12,7 +12,7 @@
 
 Usage:
   .venv/bin/python benchmarks/bench_search.py [--sizes 100000 1000000] [--csf-vectors PATH]
-      [--cold-home /tmp/pf65k] [--skip-1m]
+      [--hnsw-sizes 1000000] [--cold-home /tmp/pf65k]
 """
 
 from __future__ import annotations
@@ -92,6 +92,21 @@ def bench_warm(n: int, with_hybrid: bool) -> None:
     print(f"warm hybrid_rank (dense+BM25+fusion), {n:>9,}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
 
 
+def bench_hnsw_latency(n: int) -> None:
+    matrix = unit_rows(n, 384, seed=n)
+    started = time.perf_counter()
+    index = VectorIndex(
+        "synthetic", np.arange(1, n + 1, dtype=np.int64), matrix, build_hnsw(matrix)
+    )
+    print(f"HNSW M=32 build, {n:,} synthetic vectors: {time.perf_counter() - started:.0f} s")
+    queries = list(unit_rows(200, 384, seed=1))
+    p50, p95 = percentiles(lambda q: index.search(q, 10), queries)
+    print(
+        f"warm HNSW dense search (efSearch {index.ef_search}), {n:>9,}: "
+        f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
+    )
+
+
 def bench_recall(path: Path) -> None:
     if not path.exists():
         print(f"recall: skipped, no real vectors at {path} (run benchmarks/eval_csfcube.py first)")
@@ -168,11 +183,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--csf-vectors", type=Path, default=Path("/tmp/csf_vecs.npy"))
+    parser.add_argument(
+        "--hnsw-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time HNSW search at these sizes (1M builds for minutes)",
+    )
     parser.add_argument("--cold-home", type=Path, default=None)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     for n in args.sizes:
         bench_warm(n, with_hybrid=n <= 100_000)
+    for n in args.hnsw_sizes:
+        bench_hnsw_latency(n)
     bench_recall(args.csf_vectors)
     if args.cold_home:
         bench_cold(args.cold_home)
