@@ -18,6 +18,12 @@ import numpy as np
 _CHECKSUM_K = 2654435761
 _CHECKSUM_MOD = 2**32
 
+# Pending = no vector for the model with the item's current content hash. Written as NOT EXISTS:
+# DuckDB 2.0.0 ignores LIMIT on the equivalent LEFT JOIN ... WHERE e.item_id IS NULL OR ... form.
+_PENDING = (
+    "FROM items i WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.item_id = i.id "
+    "AND e.model = ? AND e.content_hash = i.content_hash)"
+)
 _LIVE = "FROM embeddings e JOIN items i ON i.id = e.item_id WHERE e.model = ?"
 
 
@@ -48,11 +54,7 @@ class VectorRepo:
     def pending(self, model: str, limit: int | None = None) -> list[tuple[int, str, str, str]]:
         """(item_id, content_hash, title, summary) of items with no vector for `model`, or whose
         content changed since it was embedded; by id."""
-        sql = (
-            "SELECT i.id, i.content_hash, i.title, i.summary FROM items i "
-            "LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-            "WHERE e.item_id IS NULL OR e.content_hash <> i.content_hash ORDER BY i.id"
-        )
+        sql = f"SELECT i.id, i.content_hash, i.title, i.summary {_PENDING} ORDER BY i.id"
         params: list[object] = [model]
         if limit is not None:
             sql += " LIMIT ?"
@@ -61,12 +63,7 @@ class VectorRepo:
         return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     def count_pending(self, model: str) -> int:
-        row = self.conn.execute(
-            "SELECT count(*) FROM items i "
-            "LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-            "WHERE e.item_id IS NULL OR e.content_hash <> i.content_hash",
-            [model],
-        ).fetchone()
+        row = self.conn.execute(f"SELECT count(*) {_PENDING}", [model]).fetchone()
         return int(row[0]) if row else 0
 
     def current_count(self, model: str) -> int:
