@@ -133,8 +133,8 @@ def enable_command(app: App, name: str) -> None:
     source = config.source(name)
     if source is not None and not source.enabled:
         click.echo(
-            f"note: {config.path}:{source.line} still says `enabled: false` for {name}; "
-            "change it there to fetch this source",
+            f"note: {config.path}:{source.line}: {name!r} is still `enabled: false` there; "
+            "change it to fetch this source",
             err=True,
         )
 
