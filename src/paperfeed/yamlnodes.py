@@ -21,7 +21,6 @@ import yaml
 from paperfeed.errors import ConfigError
 
 YAML_TAG = "tag:yaml.org,2002:"
-YAML_TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = frozenset(
     YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")
 )
@@ -83,18 +82,16 @@ class NodeReader:
     def reject_unsafe_tags(self, root: yaml.Node) -> None:
         """Refuse any tag beyond plain YAML (`!!python/...`, `!!binary`, custom `!tags`)."""
         seen: set[int] = set()
-        stack = [root]
+        stack: list[tuple[yaml.Node, str]] = [(root, "top level")]
         while stack:
-            node = stack.pop()
-            if id(node) in seen:
+            node, path = stack.pop()
+            if id(node) in seen:  # an alias: the same node again
                 continue
             seen.add(id(node))
             if node.tag not in _SAFE_TAGS:
-                raise self.error(node, node.tag, "YAML tags are not allowed in sources.yaml")
-            if isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                stack.extend(n for pair in node.value for n in pair)
+                tag = node.tag.replace(YAML_TAG, "!!")
+                raise self.error(node, path, f"YAML tag {tag} is not allowed in sources.yaml")
+            stack.extend(_children(node, "" if path == "top level" else path))
 
     def mapping(self, node: yaml.Node, path: str, allowed: Iterable[str], where: str) -> NodeMap:
         if not isinstance(node, yaml.MappingNode):
@@ -165,6 +162,19 @@ class NodeReader:
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
             raise self.error(node, key, f"expected an http(s) URL, got {value!r}")
         return value
+
+
+def _children(node: yaml.Node, path: str) -> list[tuple[yaml.Node, str]]:
+    """Child nodes with their key paths, keys included (a key can carry a tag too)."""
+    if isinstance(node, yaml.SequenceNode):
+        return [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    found = []
+    for key, value in node.value:
+        name = f"{path}.{key.value}" if path else str(key.value)
+        found += [(key, name), (value, name)]
+    return found
 
 
 def describe(value: Any) -> str:
