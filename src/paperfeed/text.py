@@ -1,7 +1,8 @@
-"""Text cleaning for everything that comes from outside: HTML to plain text, Unicode repair.
+"""Text cleaning for everything that comes from outside: HTML to plain text, Unicode repair, URLs.
 
-Pure functions. DuckDB rejects lone surrogates, and control characters break terminals and
-markdown, so every string from a feed, a page or the arXiv API passes through `clean_text`.
+Pure functions, no I/O. DuckDB rejects lone surrogates, and control characters break terminals
+and markdown, so every string from a feed, a page or the arXiv API passes through `clean_text`,
+and every URL through `safe_http_url` (only http and https survive: RELIABILITY B3).
 """
 
 from __future__ import annotations
@@ -9,15 +10,33 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-import warnings
+from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+from lxml import etree
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # C0 controls except tab and newline, DEL, and C1 controls.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 _TAG_HINT = re.compile(r"<[a-zA-Z!/?]")
+# What still looks like a tag after the HTML passes (escaped markup decoded into text).
+_TAG_LIKE = re.compile(r"<[a-zA-Z!/?][^<>]*>?")
+_DROPPED_ELEMENTS = ("script", "style", "noscript", "iframe", "object", "template")
+_HTML_PARSER = etree.HTMLParser(
+    encoding="utf-8", recover=True, no_network=True, remove_comments=True, remove_pis=True
+)
+# Escaped HTML inside HTML ("&lt;b&gt;") becomes markup once decoded; a few passes undo the
+# usual double and triple escaping, and whatever still looks like a tag is then removed.
+_MAX_HTML_PASSES = 3
+# Input beyond max_length * this is not parsed: markup rarely takes that much more room.
+_MARKUP_RATIO = 8
+
+_URL_INVISIBLES = re.compile("[\t\n\r]")  # browsers drop these anywhere in a URL (WHATWG)
+_URL_EDGES = "".join(map(chr, range(0x21)))  # C0 controls and space
+_URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+MAX_URL_LENGTH = 4096
+HTTP_SCHEMES = ("http", "https")
 
 
 def repair_unicode(value: str) -> str:
@@ -27,24 +46,83 @@ def repair_unicode(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def _markup_text(value: str) -> str:
+    # lxml's HTML parser: 15-20x faster than BeautifulSoup on real feed content. It is given
+    # UTF-8 bytes (a str with an XML encoding declaration is refused); past libxml2's depth
+    # limit (256) it stops reading, which only pathological input reaches.
+    try:
+        root = etree.fromstring(value.encode("utf-8"), _HTML_PARSER)
+    except (ValueError, etree.LxmlError):
+        return _TAG_LIKE.sub(" ", value)
+    if root is None:
+        return ""
+    etree.strip_elements(root, *_DROPPED_ELEMENTS, with_tail=False)
+    return " ".join(root.itertext())
+
+
 def html_to_text(value: str) -> str:
-    """Visible text of an HTML fragment; plain text passes through with entities decoded."""
-    if not _TAG_HINT.search(value):
-        return html.unescape(value)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(value, "html.parser")
-    for node in soup(["script", "style", "noscript", "iframe", "object", "template"]):
-        node.decompose()
-    return soup.get_text(" ")
+    """Visible text of an HTML fragment; plain text passes through with entities decoded.
+
+    The result contains no tags, even where the input carried escaped markup."""
+    text = value if _TAG_HINT.search(value) else html.unescape(value)
+    for _ in range(_MAX_HTML_PASSES):
+        if not _TAG_HINT.search(text):
+            return text
+        text = _markup_text(text)
+    return _TAG_LIKE.sub(" ", text)
 
 
 def clean_text(value: object, *, max_length: int | None = None) -> str:
     """Plain, single-spaced, repaired text from any feed field (None and non-strings become '')."""
     if not isinstance(value, str) or not value:
         return ""
+    if max_length is not None and len(value) > max_length * _MARKUP_RATIO:
+        value = value[: max_length * _MARKUP_RATIO]
     text = _SPACES.sub(" ", repair_unicode(html_to_text(repair_unicode(value)))).strip()
     if max_length is not None and len(text) > max_length:
         text = text[: max_length - 1].rstrip() + "…"
     return text
+
+
+def _http_scheme(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in HTTP_SCHEMES and bool(parts.hostname)
+
+
+def safe_http_url(value: object, base: str | None = None) -> str | None:
+    """An absolute http(s) URL, or None.
+
+    Relative references are resolved against `base`. Tabs and newlines are dropped and the
+    scheme is checked both as given and entity-decoded, so `java&#x09;script:`, ` JaVaScRiPt:`,
+    `data:` and `vbscript:` all give None."""
+    if not isinstance(value, str) or not value:
+        return None
+    url = _URL_INVISIBLES.sub("", value).strip(_URL_EDGES)
+    decoded = _URL_INVISIBLES.sub("", html.unescape(url)).strip(_URL_EDGES)
+    if not url or len(url) > MAX_URL_LENGTH or _URL_FORBIDDEN.search(url + decoded):
+        return None
+    url = url.replace(" ", "%20")
+    if base and _http_scheme(base):
+        try:
+            url, decoded = urljoin(base, url), urljoin(base, decoded.replace(" ", "%20"))
+        except ValueError:
+            return None
+    return url if _http_scheme(url) and _http_scheme(decoded) else None
+
+
+def outbound_links(fragment: object, base: str | None = None, limit: int = 50) -> tuple[str, ...]:
+    """The distinct http(s) targets of `<a href>` in an HTML fragment, in document order."""
+    if not isinstance(fragment, str) or "href" not in fragment.lower():
+        return ()
+    found: dict[str, None] = {}
+    for match in _HREF.finditer(fragment):
+        raw = next(group for group in match.groups() if group is not None)
+        url = safe_http_url(html.unescape(raw), base)
+        if url is not None:
+            found.setdefault(url)
+            if len(found) >= limit:
+                break
+    return tuple(found)
