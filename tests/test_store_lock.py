@@ -75,3 +75,10 @@ def test_open_succeeds_when_the_holder_releases_within_the_wait(db: Path, childr
     children.append(hold(db, 0.5))
     with Store.open(db, wait=10.0) as store:
         assert store.items.count() == 0
+
+
+def test_file_connections_never_print_a_progress_bar(db: Path) -> None:
+    # DuckDB prints its bar to stdout even without a TTY, which would corrupt --json output.
+    with Store.open(db) as store:
+        row = store.conn.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+        assert row == (False,)

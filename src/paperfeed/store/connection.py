@@ -27,6 +27,12 @@ def _is_lock_error(exc: duckdb.Error) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set" in text)
 
 
+def _quiet(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """DuckDB's progress bar prints to stdout even without a TTY, breaking --json output."""
+    conn.execute("SET enable_progress_bar = false")
+    return conn
+
+
 def connect(path: Path, *, read_only: bool = False,
             wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open `path`, retrying a lock held by another process for up to `wait` seconds."""
@@ -34,7 +40,7 @@ def connect(path: Path, *, read_only: bool = False,
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise
