@@ -161,7 +161,7 @@ def code_link(text: str) -> str | None:
     if not found:
         return None
     host, owner, repo = found.groups()
-    repo = repo.removesuffix(".git").rstrip(".")
+    repo = repo.rstrip(".").removesuffix(".git")
     return f"https://{host.lower()}/{owner}/{repo}" if repo else None
 
 
