@@ -24,6 +24,9 @@ from paperfeed.store import Store
 from paperfeed.text import clean_text, repair_unicode
 
 SOURCE_NAME = "arxiv-metadata"
+# Measured on the 65k snapshot: same CPU time per paper as 5,000, but a 50 MB database instead
+# of 73 MB (fewer commits leave fewer part-filled row groups). ~40 MB of Items in memory.
+DEFAULT_BATCH_SIZE = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _VERSION = re.compile(r"v?(\d+)$")
@@ -168,7 +171,7 @@ def import_arxiv_metadata(
     store: Store,
     path: Path,
     *,
-    batch_size: int = 5000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a metadata snapshot; each batch is one transaction, so a re-import adds 0 rows

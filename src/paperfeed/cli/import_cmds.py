@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from paperfeed.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
 from paperfeed.cli.app import App, emit_json, main, pass_app
+from paperfeed.store import Store
 
 
 @main.group("import")
@@ -26,7 +28,7 @@ def import_group() -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=5000,
+    default=DEFAULT_BATCH_SIZE,
     show_default=True,
     help="Papers per transaction.",
 )
@@ -44,9 +46,6 @@ def arxiv_metadata_command(app: App, file: Path, batch_size: int, as_json: bool)
       paperfeed import arxiv-metadata arxiv-metadata-oai-snapshot.json.gz --batch-size 10000
     """
     from tqdm import tqdm
-
-    from paperfeed.bulk import import_arxiv_metadata
-    from paperfeed.store import Store
 
     with (
         Store.open(app.settings.db_path) as store,

@@ -1,7 +1,8 @@
 """Repository for per-source and per-host state: `source_state`, `host_state`, `source_errors`.
 
-I/O rule: only this module reads or writes those tables, always with parameter binding. A
-failing source is data: its failures are counted and logged here, and the run goes on.
+I/O rule: only this module reads or writes those tables, always with parameter binding; each
+write is one transaction (joining the caller's, if one is open). A failing source is data: its
+failures are counted and logged here, and the run goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import duckdb
 
 from paperfeed.models import SourceState, Validators
+from paperfeed.store.connection import transaction
 
 _SELECT_ONE = """
     SELECT name, etag, last_modified, moved_to, last_ok, last_status, last_error,
@@ -139,10 +141,11 @@ class SourceStateRepo:
         keep = validators is None
         etag = None if validators is None else validators.etag
         last_modified = None if validators is None else validators.last_modified
-        self.conn.execute(_ENSURE, [name])
-        self.conn.execute(
-            _SUCCESS, [name, not keep, etag, last_modified, moved_to, cursor, status, now]
-        )
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(
+                _SUCCESS, [name, not keep, etag, last_modified, moved_to, cursor, status, now]
+            )
 
     def record_failure(
         self, name: str, *, kind: str, message: str, now: datetime, disable_after: int = 3
@@ -150,27 +153,31 @@ class SourceStateRepo:
         """Count one failure, log it, disable the source when the count reaches
         `disable_after`. Returns the new state."""
         reason = f"{disable_after} consecutive failures; last: {message}"
-        self.conn.execute(_ENSURE, [name])
-        self.conn.execute(_FAILURE, [name, message, now, disable_after, reason])
-        self.conn.execute(_LOG_ERROR, [now, name, kind, message])
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(_FAILURE, [name, message, now, disable_after, reason])
+            self.conn.execute(_LOG_ERROR, [now, name, kind, message])
         return self.get(name)
 
     def record_deferred(self, name: str, *, until: datetime, message: str, now: datetime) -> None:
         """The server asked us to come back later: not a failure, the counter stays."""
-        self.conn.execute(_ENSURE, [name])
-        self.conn.execute(_DEFERRED, [name, until, now])
-        self.conn.execute(_LOG_ERROR, [now, name, "deferred", message])
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(_DEFERRED, [name, until, now])
+            self.conn.execute(_LOG_ERROR, [now, name, "deferred", message])
 
     def record_partial(self, name: str, *, cursor: str | None, message: str, now: datetime) -> None:
         """Stopped early with a resume point: store the cursor without counting a failure."""
-        self.conn.execute(_ENSURE, [name])
-        self.conn.execute(_PARTIAL, [name, cursor, now])
-        self.conn.execute(_LOG_ERROR, [now, name, "partial", message])
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(_PARTIAL, [name, cursor, now])
+            self.conn.execute(_LOG_ERROR, [now, name, "partial", message])
 
     def disable(self, name: str, *, reason: str, now: datetime) -> None:
-        self.conn.execute(_ENSURE, [name])
-        self.conn.execute(_DISABLE, [name, reason, now])
-        self.conn.execute(_LOG_ERROR, [now, name, "disabled", reason])
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(_DISABLE, [name, reason, now])
+            self.conn.execute(_LOG_ERROR, [now, name, "disabled", reason])
 
     def enable(self, name: str) -> None:
         """Clear a disabled flag, the failure counter and any retry window."""
