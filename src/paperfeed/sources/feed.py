@@ -52,6 +52,7 @@ EARLIEST = datetime(1991, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _HAS_YEAR = re.compile(r"\d{4}")
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,19 @@ def _items(entries: Iterable[RawEntry], base: str | None) -> list[Item]:
 # --- RSS and Atom via feedparser (pure) ------------------------------------------------------
 
 
+def _char_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    valid = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
+    return match.group(0) if valid else b"&#xFFFD;"
+
+
+def repair_char_refs(body: bytes) -> bytes:
+    """Numeric character references to surrogates, controls or past U+10FFFF become U+FFFD:
+    feedparser raises on `&#xD800;` and loses the whole feed for one bad reference (B1)."""
+    return _CHAR_REF.sub(_char_ref, body) if b"&#" in body else body
+
+
 def _run_feedparser(body: bytes, base_url: str | None, content_type: str | None) -> Any:
     headers = {"content-location": base_url or "", "content-type": content_type or ""}
     try:
@@ -176,7 +190,7 @@ def _run_feedparser(body: bytes, base_url: str | None, content_type: str | None)
         # resolver are off (they cost 3/4 of its time): clean_text keeps no markup at all and
         # outbound_links resolves and checks every href itself.
         return feedparser.parse(
-            io.BytesIO(body),
+            io.BytesIO(repair_char_refs(body)),
             response_headers=headers,
             sanitize_html=False,
             resolve_relative_uris=False,
