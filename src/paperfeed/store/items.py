@@ -204,16 +204,7 @@ _LINK = """
     WHERE NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = n.item_id AND s.source = $2)
 """
 
-# The same column list three times: SQL stays literal text (the lint in tests/test_sql_safety.py).
-_SELECT_ONE = """
-    SELECT i.id, i.key, i.kind, i.title, i.summary, i.url, i.arxiv_id, i.arxiv_version, i.doi,
-           i.authors, i.categories, i.links, i.published_at, i.first_seen_at, i.content_hash,
-           coalesce((SELECT list(s.source ORDER BY s.source) FROM item_sources s
-                     WHERE s.item_id = i.id), []) AS sources
-    FROM items i
-    WHERE i.id = $1
-"""
-
+# The same column list twice: SQL stays literal text (the lint in tests/test_sql_safety.py).
 _SELECT_MANY = """
     SELECT i.id, i.key, i.kind, i.title, i.summary, i.url, i.arxiv_id, i.arxiv_version, i.doi,
            i.authors, i.categories, i.links, i.published_at, i.first_seen_at, i.content_hash,
@@ -330,8 +321,8 @@ class ItemRepo:
     # ------------------------------------------------------------ reads
 
     def get(self, item_id: int) -> StoredItem | None:
-        row = self.conn.execute(_SELECT_ONE, [item_id]).fetchone()
-        return _stored(row) if row else None
+        found = self.get_many([item_id])
+        return found[0] if found else None
 
     def get_many(self, ids: Sequence[int]) -> list[StoredItem]:
         """In the order given; ids that match nothing are skipped."""
