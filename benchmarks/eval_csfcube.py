@@ -94,6 +94,8 @@ def rank_pools(
 def evaluate(run_dir: Path, name: str) -> dict[str, float]:
     """ranking_eval's own reading, metrics and fold aggregation, for facet 'all'."""
     sys.path.insert(0, str(CSF / "eval_scripts"))
+    if not hasattr(np, "asfarray"):  # rank_metrics.py predates NumPy 2; same meaning
+        np.asfarray = lambda a: np.asarray(a, dtype=np.float64)  # type: ignore[attr-defined]
     import ranking_eval as re_
 
     with contextlib.redirect_stdout(io.StringIO()):
