@@ -52,6 +52,12 @@ EARLIEST = datetime(1991, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _HAS_YEAR = re.compile(r"\d{4}")
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
+_UTF8_NAMES = ("utf-8", "utf8")
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
 
 
@@ -183,6 +189,31 @@ def repair_char_refs(body: bytes) -> bytes:
     return _CHAR_REF.sub(_char_ref, body) if b"&#" in body else body
 
 
+def _declared_encodings(body: bytes, content_type: str | None) -> list[str]:
+    header = _CHARSET.search(content_type or "")
+    prolog = _XML_ENCODING.match(body[:400])
+    names = [header.group(1) if header else "", prolog.group(1).decode("latin-1") if prolog else ""]
+    return [name.lower() for name in names if name]
+
+
+def repair_utf8(body: bytes, content_type: str | None = None) -> bytes:
+    """A UTF-8 document (declared or by default) with some invalid bytes → valid UTF-8 with
+    U+FFFD for each bad byte, as browsers decode it. feedparser would instead re-read the whole
+    document as windows-1252 and garble all of its real UTF-8 text. A body with no valid UTF-8
+    multi-byte sequence at all is left to that fallback (windows-1252 labelled as UTF-8)."""
+    body = body.removeprefix(b"\xef\xbb\xbf")
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or any(
+        name not in _UTF8_NAMES for name in _declared_encodings(body, content_type)
+    ):
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        if _UTF8_MULTIBYTE.search(body):
+            return body.decode("utf-8", "replace").encode("utf-8")
+    return body
+
+
 def _run_feedparser(body: bytes, base_url: str | None, content_type: str | None) -> Any:
     headers = {"content-location": base_url or "", "content-type": content_type or ""}
     try:
@@ -190,7 +221,7 @@ def _run_feedparser(body: bytes, base_url: str | None, content_type: str | None)
         # resolver are off (they cost 3/4 of its time): clean_text keeps no markup at all and
         # outbound_links resolves and checks every href itself.
         return feedparser.parse(
-            io.BytesIO(repair_char_refs(body)),
+            io.BytesIO(repair_char_refs(repair_utf8(body, content_type))),
             response_headers=headers,
             sanitize_html=False,
             resolve_relative_uris=False,
