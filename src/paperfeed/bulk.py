@@ -21,7 +21,7 @@ from typing import IO, Any, cast
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.models import Item
 from paperfeed.store import Store
-from paperfeed.text import clean_text, repair_unicode
+from paperfeed.text import clean_text
 
 SOURCE_NAME = "arxiv-metadata"
 # Measured on the 65k snapshot: same CPU time per paper as 5,000, but a 50 MB database instead
@@ -30,6 +30,7 @@ DEFAULT_BATCH_SIZE = 20_000
 _GZIP_MAGIC = b"\x1f\x8b"
 _AUTHOR_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _VERSION = re.compile(r"v?(\d+)$")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # what repair_unicode removes from ASCII
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +55,13 @@ class BadRecord(ValueError):
 
 
 def _clean(value: object) -> str:
-    """clean_text, with a fast path for plain text (no markup or entities): ~10x cheaper."""
+    """Exactly clean_text, ~3.5x cheaper: plain ASCII with no control characters (most of the
+    snapshot) only needs its whitespace collapsed."""
     if not isinstance(value, str):
         return ""
-    if "<" in value or "&" in value:
-        return clean_text(value)
-    joined = " ".join(value.split())
-    if joined.isascii() and joined.isprintable():
-        return joined
-    return " ".join(repair_unicode(value).split())
+    if value.isascii() and "<" not in value and "&" not in value and not _CONTROLS.search(value):
+        return " ".join(value.split())
+    return clean_text(value)
 
 
 def parse_date(value: object) -> datetime | None:
