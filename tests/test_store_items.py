@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paperfeed.errors import NotFound
 from paperfeed.models import Item
 from paperfeed.store import Store
 from paperfeed.store import items as items_module
+from paperfeed.text import repair_unicode
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -137,6 +140,11 @@ def test_lone_surrogates_are_repaired_before_insert(store: Store) -> None:
     result = store.items.upsert([post("Bad \ud800 title", "https://b.example/s")], "feed")
     stored = store.items.get(result.new_ids[0])
     assert stored is not None and stored.title == "Bad \ufffd title"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_repair_fast_path_is_exactly_repair_unicode(value: str) -> None:
+    assert items_module._fix(value) == repair_unicode(value)
 
 
 # ---------------------------------------------------------------- D5
