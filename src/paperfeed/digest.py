@@ -236,6 +236,7 @@ class _Ranked:
     scores: np.ndarray
     area_of: np.ndarray
     areas: list[rank.Area]
+    linked: dict[str, set[int]]  # arXiv id -> posts linking to it
 
 
 def _why(inputs: DigestInputs, ranked: _Ranked, index: int) -> str:
@@ -255,21 +256,30 @@ def _why(inputs: DigestInputs, ranked: _Ranked, index: int) -> str:
     return "; ".join(parts)
 
 
-def _explained_in(inputs: DigestInputs, index: int) -> tuple[tuple[str, str | None], ...]:
+def papers_linked(posts: Sequence[StoredItem]) -> dict[str, set[int]]:
+    """arXiv id -> indices of the posts whose links point at that paper."""
+    linked: dict[str, set[int]] = {}
+    for index, post in enumerate(posts):
+        for url in post.links:
+            parsed = parse_arxiv_id(url)
+            if parsed:
+                linked.setdefault(parsed[0], set()).add(index)
+    return linked
+
+
+def _explained_in(
+    inputs: DigestInputs, ranked: _Ranked, index: int
+) -> tuple[tuple[str, str | None], ...]:
     paper = inputs.items[index]
     if paper.kind != "paper" or not inputs.posts:
         return ()
     close = np.zeros(len(inputs.posts), dtype=bool)
     if inputs.post_vectors is not None and len(inputs.post_vectors):
         close = inputs.post_vectors @ inputs.vectors[index] >= EXPLAINED_SIMILARITY
-    found = []
-    for post, near in zip(inputs.posts, close, strict=True):
-        linked = paper.arxiv_id is not None and any(
-            (parse_arxiv_id(url) or ("",))[0] == paper.arxiv_id for url in post.links
-        )
-        if linked or near:
-            found.append((post.title, post.url))
-    return tuple(found[:3])
+    linked = ranked.linked.get(paper.arxiv_id or "", set())
+    return tuple(
+        (post.title, post.url) for i, post in enumerate(inputs.posts) if i in linked or close[i]
+    )[:3]
 
 
 def _entry(inputs: DigestInputs, ranked: _Ranked, index: int) -> DigestEntry:
@@ -285,7 +295,7 @@ def _entry(inputs: DigestInputs, ranked: _Ranked, index: int) -> DigestEntry:
         source=item.sources[0] if item.sources else None,
         snippet=snippet(item.summary),
         code_url=code_link(item.summary),
-        explained_in=_explained_in(inputs, index),
+        explained_in=_explained_in(inputs, ranked, index),
     )
 
 
@@ -313,7 +323,7 @@ def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
     """Rank, assign, diversify and describe the window's items. Pure."""
     areas = _rank_areas(inputs)
     scores = rank.area_scores(_candidates(inputs), areas, inputs.feedback)
-    ranked = _Ranked(scores, rank.assign(scores, areas), areas)
+    ranked = _Ranked(scores, rank.assign(scores, areas), areas, papers_linked(inputs.posts))
     is_paper = np.array([i.kind == "paper" for i in inputs.items], dtype=bool)
     per_area = [
         [

@@ -5,8 +5,8 @@ so that no signal dominates by its scale:
 
     semantic   cosine to the area's embedded description + keywords
     keyword    keyword phrases found in the title (2) and the summary (1), log-damped
-    feedback   mean of the top-3 cosines to items read, saved or rated up in that area,
-               minus half of the same against items rated down
+    feedback   cosine to the centroid of items read, saved or rated up in that area, minus
+               half the cosine to the centroid of items rated down
     model      once an area has MIN_MODEL_POSITIVES positives: a ridge classifier on embeddings
                (positives against the window's items and the down-rated ones, as arxiv-sanity
                trains its per-user SVM), solved in closed form
@@ -115,48 +115,72 @@ def attribute(
     return np.asarray(sims.argmax(axis=1), dtype=np.int64)
 
 
-def _top_mean(sims: np.ndarray, k: int = 3) -> np.ndarray:
-    if sims.shape[1] == 0:
-        return np.zeros(sims.shape[0])
-    k = min(k, sims.shape[1])
-    return np.asarray(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
+def _centroid(rows: np.ndarray) -> np.ndarray:
+    mean = rows.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return np.asarray(mean / norm if norm > 0 else mean)
 
 
 def feedback_signal(vectors: np.ndarray, feedback: Feedback, area: int) -> np.ndarray:
-    """(n,) closeness to the area's positive marks minus half the closeness to its down-ratings."""
+    """(n,) cosine to the centroid of the area's positive marks minus half the cosine to the
+    centroid of its down-ratings (Rocchio: robust to one odd paper among the reads)."""
     mine = feedback.areas == area
     pos = feedback.vectors[mine & (feedback.labels > 0)]
     neg = feedback.vectors[mine & (feedback.labels < 0)]
-    signal = _top_mean(vectors @ pos.T) if len(pos) else np.zeros(len(vectors))
+    signal = vectors @ _centroid(pos) if len(pos) else np.zeros(len(vectors))
     if len(neg):
-        signal = signal - 0.5 * _top_mean(vectors @ neg.T)
-    return signal
+        signal = signal - 0.5 * (vectors @ _centroid(neg))
+    return np.asarray(signal, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gram:
+    """Second moments of the negatives (with a bias column): shared by every area's model."""
+
+    outer: np.ndarray  # (d+1, d+1)
+    total: np.ndarray  # (d+1,)
+    count: int
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> _Gram:
+        x = np.hstack([rows.astype(np.float64), np.ones((len(rows), 1))])
+        return cls(x.T @ x, x.sum(axis=0), len(x))
+
+
+def _ridge(positives: np.ndarray, negatives: _Gram, alpha: float) -> np.ndarray:
+    x = np.hstack([positives.astype(np.float64), np.ones((len(positives), 1))])
+    wp, wn = 0.5 / max(len(x), 1), 0.5 / max(negatives.count, 1)
+    gram = wp * x.T @ x + wn * negatives.outer
+    gram += alpha / (len(x) + negatives.count) * np.eye(len(gram))
+    return np.asarray(np.linalg.solve(gram, wp * x.sum(axis=0) - wn * negatives.total))
 
 
 def ridge_model(positives: np.ndarray, negatives: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Weights (d+1,) of a class-balanced ridge classifier (+1 positives, -1 negatives)."""
-    x = np.vstack([positives, negatives]).astype(np.float64)
-    x = np.hstack([x, np.ones((len(x), 1))])
-    y = np.concatenate([np.ones(len(positives)), -np.ones(len(negatives))])
-    w = np.concatenate(
-        [
-            np.full(len(positives), 0.5 / max(len(positives), 1)),
-            np.full(len(negatives), 0.5 / max(len(negatives), 1)),
-        ]
-    )
-    gram = (x * w[:, None]).T @ x + alpha / len(x) * np.eye(x.shape[1])
-    return np.asarray(np.linalg.solve(gram, (x * w[:, None]).T @ y))
+    """Weights (d+1,) of a class-balanced ridge classifier (+1 positives, -1 negatives),
+    solved in closed form from second moments."""
+    return _ridge(positives, _Gram.of(negatives), alpha)
 
 
-def model_signal(vectors: np.ndarray, feedback: Feedback, area: int) -> np.ndarray:
-    """(n,) the per-learner model's decision value, or zeros without enough positives."""
+def model_signal(
+    vectors: np.ndarray, feedback: Feedback, area: int, negatives: _Gram | None = None
+) -> np.ndarray:
+    """(n,) the per-learner model's decision value, or zeros without enough positives.
+    Negatives: the window's items and everything rated down (`negatives` when precomputed)."""
     mine = feedback.areas == area
     pos = feedback.vectors[mine & (feedback.labels > 0)]
     if len(pos) < MIN_MODEL_POSITIVES:
         return np.zeros(len(vectors))
-    negatives = np.vstack([vectors, feedback.vectors[feedback.labels < 0]])
-    weights = ridge_model(pos, negatives)
+    if negatives is None:
+        negatives = _Gram.of(np.vstack([vectors, feedback.vectors[feedback.labels < 0]]))
+    weights = _ridge(pos, negatives, 1.0)
     return np.asarray(vectors.astype(np.float64) @ weights[:-1] + weights[-1])
+
+
+def _negatives(vectors: np.ndarray, feedback: Feedback) -> _Gram | None:
+    counts = np.bincount(feedback.areas[(feedback.labels > 0) & (feedback.areas >= 0)], minlength=1)
+    if counts.max(initial=0) < MIN_MODEL_POSITIVES:
+        return None
+    return _Gram.of(np.vstack([vectors, feedback.vectors[feedback.labels < 0]]))
 
 
 def _context_signal(cands: Candidates, n: int, weights: Weights) -> np.ndarray:
@@ -181,6 +205,7 @@ def area_scores(
     if n == 0:
         return scores
     context = _context_signal(cands, n, weights)
+    negatives = _negatives(cands.vectors, feedback)
     for j, area in enumerate(areas):
         semantic = cands.vectors @ area.vector
         keyword = keyword_scores(cands.titles, cands.summaries, area.keywords)
@@ -188,7 +213,7 @@ def area_scores(
             weights.semantic * zscore(semantic)
             + weights.keyword * zscore(keyword)
             + weights.feedback * zscore(feedback_signal(cands.vectors, feedback, j))
-            + weights.model * zscore(model_signal(cands.vectors, feedback, j))
+            + weights.model * zscore(model_signal(cands.vectors, feedback, j, negatives))
             + context
         )
     return scores
