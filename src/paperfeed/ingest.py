@@ -1,0 +1,393 @@
+"""Ingest: collect every source concurrently, store each result in its own short transaction.
+
+Network I/O happens inside the adapters (through the one HttpClient) and SQL inside the store;
+this module decides what a result means for its source: stored, unchanged, failed (counted,
+disabled after three in a row), deferred (a server asked us to wait: not counted) or gone.
+A failing source is recorded and the run goes on; nothing here raises for one bad source.
+
+The pieces are separate plain functions so the Prefect flow can run `fetch_source` as one task
+per source (with Prefect's retries) and `store_results` as the single writing task.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from paperfeed.config import Config, SourceConfig
+from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
+from paperfeed.http import HttpClient, host_of
+from paperfeed.models import Collected, SourceState
+from paperfeed.settings import Settings
+from paperfeed.sources import adapter_for
+from paperfeed.store import Store
+
+DISABLE_AFTER_FAILURES = 3
+ARXIV_DEFAULT_BASE = "https://export.arxiv.org/api/query"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries inside one run, for transient errors only (network, 5xx)."""
+
+    attempts: int = 3
+    backoff: tuple[float, ...] = (10.0, 30.0)
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = self.backoff[min(attempt, len(self.backoff) - 1)] if self.backoff else 0.0
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    """The outcome of collecting one source, before anything is stored."""
+
+    source: SourceConfig
+    status: str  # fetched | not_modified | partial | failed | deferred | gone | disabled | waiting
+    collected: Collected | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    until: datetime | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSummary:
+    """What one source did in this run, after storing. `status` is what the user sees."""
+
+    name: str
+    type: str
+    status: str  # new | unchanged | partial | failed | deferred | disabled
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+    requests: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    new_ids: tuple[int, ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "error": self.error,
+            "requests": self.requests,
+            "bytes_read": self.bytes_read,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    sources: list[SourceSummary]
+
+    @property
+    def failed(self) -> list[SourceSummary]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def new_ids(self) -> list[int]:
+        return [i for s in self.sources for i in s.new_ids]
+
+    @property
+    def changed(self) -> bool:
+        return any(s.new or s.updated for s in self.sources)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every source succeeded or was deferred, 3 when some failed."""
+        return 3 if self.failed else 0
+
+    def totals(self) -> dict[str, int]:
+        return {
+            key: sum(getattr(s, key) for s in self.sources)
+            for key in ("new", "updated", "unchanged")
+        }
+
+
+def select_sources(config: Config, only: Sequence[str] = ()) -> list[SourceConfig]:
+    """The enabled sources, or exactly the named ones (enabled or not) when names are given."""
+    if not only:
+        return [s for s in config.sources if s.enabled]
+    unknown = [name for name in only if config.source(name) is None]
+    if unknown:
+        known = ", ".join(s.name for s in config.sources)
+        raise ConfigError(f"unknown source {unknown[0]!r} in {config.path} (known: {known})")
+    return [s for s in config.sources if s.name in only]
+
+
+def source_host(source: SourceConfig, state: SourceState) -> str:
+    if source.type == "arxiv":
+        return host_of(str(source.options.get("base_url", ARXIV_DEFAULT_BASE)))
+    return host_of(state.moved_to or source.url or "")
+
+
+def waiting_result(
+    source: SourceConfig, state: SourceState, host_until: datetime | None, now: datetime
+) -> SourceResult | None:
+    """A result that needs no request at all: the source is disabled or inside a wait window."""
+    if state.disabled:
+        return SourceResult(source, "disabled", error=state.disabled_reason or "disabled")
+    until = max((t for t in (state.retry_after, host_until) if t is not None), default=None)
+    if until is not None and until > now:
+        return SourceResult(
+            source,
+            "waiting",
+            until=until,
+            error=f"server asked us to wait until {until:%Y-%m-%d %H:%M} UTC",
+        )
+    return None
+
+
+def fetch_source(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
+    """Fetch and parse one source. Raises SourceError; the flow retries transient ones."""
+    return adapter_for(source.type)(source, state, http)
+
+
+def result_from_error(
+    source: SourceConfig, exc: BaseException, *, attempts: int = 1, seconds: float = 0.0
+) -> SourceResult:
+    kind = type(exc).__name__
+    if isinstance(exc, Deferred):
+        return SourceResult(
+            source,
+            "deferred",
+            error_kind=kind,
+            error=str(exc),
+            until=exc.until,
+            attempts=attempts,
+            seconds=seconds,
+        )
+    status = "gone" if isinstance(exc, Gone) else "failed"
+    return SourceResult(
+        source, status, error_kind=kind, error=str(exc) or kind, attempts=attempts, seconds=seconds
+    )
+
+
+def collect_source(
+    source: SourceConfig,
+    state: SourceState,
+    http: HttpClient,
+    *,
+    retry: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> SourceResult:
+    """Fetch one source with retries for transient errors. Never raises for the source's faults."""
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            collected = fetch_source(source, state, http)
+        except SourceError as exc:
+            if getattr(exc, "transient", False) and attempt < retry.attempts:
+                sleep(retry.delay(attempt - 1))
+                continue
+            return result_from_error(
+                source, exc, attempts=attempt, seconds=time.monotonic() - started
+            )
+        except Exception as exc:  # noqa: BLE001 - one broken source must never stop the others
+            return result_from_error(
+                source, exc, attempts=attempt, seconds=time.monotonic() - started
+            )
+        status = (
+            "not_modified"
+            if collected.not_modified
+            else "partial"
+            if collected.partial
+            else "fetched"
+        )
+        return SourceResult(
+            source,
+            status,
+            collected=collected,
+            attempts=attempt,
+            seconds=time.monotonic() - started,
+        )
+
+
+def store_result(
+    store: Store, result: SourceResult, now: datetime, *, count_failure: bool = True
+) -> SourceSummary:
+    """Write one source's items and new state in one transaction."""
+    with store.transaction():
+        return _store_result(store, result, now, count_failure)
+
+
+def _store_result(
+    store: Store, result: SourceResult, now: datetime, count_failure: bool
+) -> SourceSummary:
+    source = result.source
+    base = SourceSummary(
+        source.name, source.type, "unchanged", seconds=result.seconds, error=result.error
+    )
+    if result.status in ("disabled", "waiting"):
+        status = "disabled" if result.status == "disabled" else "deferred"
+        return replace(base, status=status)
+    if result.status == "deferred" and result.until is not None:
+        state = store.sources.get(source.name)
+        store.sources.record_deferred(
+            source.name, until=result.until, message=result.error or "", now=now
+        )
+        store.sources.set_host_retry_after(source_host(source, state), result.until)
+        return replace(base, status="deferred", requests=1)
+    if result.status == "gone":
+        store.sources.disable(source.name, reason=result.error or "410 Gone", now=now)
+        return replace(
+            base, status="failed", requests=1, error=f"{result.error}; source disabled (gone)"
+        )
+    if result.status == "failed":
+        return _store_failure(store, result, base, now, count_failure)
+    return _store_collected(store, result, base, now)
+
+
+def _store_failure(
+    store: Store, result: SourceResult, base: SourceSummary, now: datetime, count_failure: bool
+) -> SourceSummary:
+    name = result.source.name
+    if not count_failure:
+        return replace(base, status="failed", requests=result.attempts)
+    state = store.sources.record_failure(
+        name,
+        kind=result.error_kind or "error",
+        message=result.error or "",
+        now=now,
+        disable_after=DISABLE_AFTER_FAILURES,
+    )
+    error = result.error
+    if state.disabled:
+        error = f"{error}; disabled after {state.consecutive_failures} consecutive failures"
+    return replace(base, status="failed", requests=result.attempts, error=error)
+
+
+def _store_collected(
+    store: Store, result: SourceResult, base: SourceSummary, now: datetime
+) -> SourceSummary:
+    collected = result.collected
+    assert collected is not None  # fetched, partial and not_modified always carry one
+    name = result.source.name
+    summary = replace(
+        base, requests=collected.requests, bytes_read=collected.bytes_read, error=None
+    )
+    if collected.items:
+        upserted = store.items.upsert(collected.items, name, now=now)
+        summary = replace(
+            summary,
+            new=upserted.new,
+            updated=upserted.updated,
+            unchanged=upserted.unchanged,
+            new_ids=tuple(upserted.new_ids),
+        )
+    status = (
+        "partial" if collected.partial else "new" if summary.new or summary.updated else "unchanged"
+    )
+    store.sources.record_success(
+        name,
+        status=status,
+        validators=collected.validators,
+        moved_to=collected.moved_to,
+        cursor=collected.cursor,
+        now=now,
+    )
+    return replace(summary, status=status)
+
+
+def looks_offline(results: Iterable[SourceResult]) -> bool:
+    """Every fetch failed to connect at all: the machine is offline, not every source broken.
+    Then failures are reported but not counted towards disabling sources."""
+    tried = [r for r in results if r.status not in ("disabled", "waiting")]
+    return len(tried) > 1 and all(r.error_kind == TransportError.__name__ for r in tried)
+
+
+def ingest(
+    settings: Settings,
+    config: Config,
+    *,
+    only: Sequence[str] = (),
+    http: HttpClient | None = None,
+    workers: int = 4,
+    retry: RetryPolicy = RetryPolicy(),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_collected: Callable[[SourceResult], None] | None = None,
+    on_source_done: Callable[[SourceSummary], None] | None = None,
+) -> IngestReport:
+    """Collect the selected sources concurrently and store each result as it arrives."""
+    sources = select_sources(config, only)
+    with Store.open(settings.db_path) as store:
+        states = {s.name: store.sources.get(s.name) for s in sources}
+        host_until = {
+            s.name: store.sources.host_retry_after(source_host(s, states[s.name])) for s in sources
+        }
+    owns_http = http is None
+    client = http or HttpClient()
+    try:
+        results = _collect_all(
+            sources, states, host_until, client, workers, retry, now(), on_collected
+        )
+    finally:
+        if owns_http:
+            client.close()
+    return IngestReport(store_results(settings, results, now(), on_source_done))
+
+
+def _collect_all(
+    sources: Sequence[SourceConfig],
+    states: dict[str, SourceState],
+    host_until: dict[str, datetime | None],
+    http: HttpClient,
+    workers: int,
+    retry: RetryPolicy,
+    now: datetime,
+    on_collected: Callable[[SourceResult], None] | None,
+) -> list[SourceResult]:
+    report = on_collected or (lambda _result: None)
+    results: list[SourceResult] = []
+    pending: list[SourceConfig] = []
+    for source in sources:
+        waiting = waiting_result(source, states[source.name], host_until[source.name], now)
+        if waiting is None:
+            pending.append(source)
+        else:
+            results.append(waiting)
+            report(waiting)
+    if not pending:
+        return results
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending)))) as pool:
+        futures = [
+            pool.submit(collect_source, s, states[s.name], http, retry=retry) for s in pending
+        ]
+        for future in as_completed(futures):
+            results.append(future.result())
+            report(results[-1])
+    return results
+
+
+def store_results(
+    settings: Settings,
+    results: Sequence[SourceResult],
+    now: datetime,
+    on_source_done: Callable[[SourceSummary], None] | None = None,
+) -> list[SourceSummary]:
+    """Store every result, one short transaction each, then fold the WAL into the file."""
+    count_failures = not looks_offline(results)
+    summaries = []
+    with Store.open(settings.db_path) as store:
+        for result in results:
+            summary = store_result(store, result, now, count_failure=count_failures)
+            summaries.append(summary)
+            if on_source_done is not None:
+                on_source_done(summary)
+        store.checkpoint()
+    order = {s.name: i for i, s in enumerate(r.source for r in results)}
+    return sorted(summaries, key=lambda s: order[s.name])

@@ -1,0 +1,251 @@
+"""End-to-end ingest against real HTTP servers on 127.0.0.1 serving recorded feeds.
+
+RELIABILITY rows A5, A6, A8, A9 and B1 at the ingest level, and the issue's incremental checks.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from conftest import shared_path
+from ingest_helpers import by_name, feed_source, item_count, item_keys, run, write_config
+from server import FixtureServer, redirect, static, status
+
+from paperfeed.sources import feed as feed_module
+from paperfeed.store import Store
+
+LILLOG = "fixtures/feeds/ml_blogs_official/lilianweng_index_{}.xml"
+COLAH = "fixtures/feeds/ml_blogs_official/colah_rss.xml"
+OPENAI = "fixtures/feeds/ml_org_feeds_scraped/olshansk_history/feed_openai_research__{}.xml"
+
+
+def _links(body: bytes) -> set[str]:
+    """Distinct <item><link> values, read independently of feedparser."""
+    items = re.findall(rb"<item>(.*?)</item>", body, re.S)
+    return {m.group(1).strip() for i in items if (m := re.search(rb"<link>(.*?)</link>", i, re.S))}
+
+
+@pytest.fixture
+def srv() -> FixtureServer:
+    with FixtureServer() as server:
+        yield server
+
+
+def test_incremental_lilian_weng_adds_exactly_the_new_posts(
+    srv: FixtureServer, tmp_path: Path
+) -> None:
+    old = shared_path(LILLOG.format("2024-04-14")).read_bytes()
+    new = shared_path(LILLOG.format("2026-07")).read_bytes()
+    expected_new = len(_links(new) - _links(old))
+    srv.routes["/lil"] = static(old, etag='"2024"')
+    settings = write_config(tmp_path, [feed_source("lilian-weng", srv.url("/lil"))])
+
+    first = run(settings)
+    assert by_name(first)["lilian-weng"].new == len(_links(old))
+    srv.routes["/lil"] = static(new, etag='"2026"')
+    second = run(settings)
+
+    assert expected_new == 5
+    assert by_name(second)["lilian-weng"].new == expected_new
+    assert item_count(settings) == len(_links(old) | _links(new))
+
+
+def test_feed_that_went_empty_deletes_nothing(srv: FixtureServer, tmp_path: Path) -> None:
+    full = shared_path(OPENAI.format("2025-01-12")).read_bytes()
+    empty = shared_path(OPENAI.format("2025-06-18")).read_bytes()
+    srv.routes["/openai"] = static(full)
+    settings = write_config(tmp_path, [feed_source("openai", srv.url("/openai"))])
+    run(settings)
+    stored = item_count(settings)
+    srv.routes["/openai"] = static(empty)
+
+    report = run(settings)
+
+    assert stored > 0
+    assert by_name(report)["openai"].status == "unchanged"
+    assert item_count(settings) == stored
+
+
+def test_rerun_against_unchanged_servers_is_free(
+    srv: FixtureServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A5: validators on 100% of conditional requests, 0 body bytes and 0 parses on 304."""
+    srv.routes["/lil"] = static(shared_path(LILLOG.format("2026-07")).read_bytes(), etag='"a"')
+    srv.routes["/colah"] = static(
+        shared_path(COLAH).read_bytes(), last_modified="Thu, 30 May 2019 00:00:00 GMT"
+    )
+    settings = write_config(
+        tmp_path, [feed_source("lil", srv.url("/lil")), feed_source("colah", srv.url("/colah"))]
+    )
+    run(settings)
+    rows, bytes_before = item_count(settings), dict(srv.body_bytes)
+    parses: list[bytes] = []
+    real_parse = feed_module.parse
+    monkeypatch.setattr(
+        feed_module, "parse", lambda body, src: parses.append(body) or real_parse(body, src)
+    )
+    log_start = len(srv.log)
+
+    report = run(settings)
+
+    second = srv.log[log_start:]
+    assert len(second) == 2
+    assert all("if-none-match" in r.headers or "if-modified-since" in r.headers for r in second)
+    assert srv.body_bytes == bytes_before
+    assert parses == []
+    assert item_count(settings) == rows
+    assert {s.status for s in report.sources} == {"unchanged"}
+
+
+def test_changed_etag_with_same_content_adds_nothing(srv: FixtureServer, tmp_path: Path) -> None:
+    body = shared_path(COLAH).read_bytes()
+    srv.routes["/colah"] = static(body, etag='"1"')
+    settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])
+    run(settings)
+    rows = item_count(settings)
+    srv.routes["/colah"] = static(body, etag='"2"')
+
+    report = run(settings)
+
+    assert by_name(report)["colah"].new == 0
+    assert item_count(settings) == rows
+
+
+def test_retry_after_defers_without_counting_and_sends_nothing_inside_the_window(
+    tmp_path: Path,
+) -> None:
+    """A6 at the ingest level: deferred (not failed), counter unchanged, 0 requests to the host."""
+    with FixtureServer(host="127.0.0.2") as busy, FixtureServer() as calm:
+        busy.routes["/feed"] = status(429, {"Retry-After": "120"})
+        busy.routes["/other"] = static(shared_path(COLAH).read_bytes())
+        calm.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+        settings = write_config(
+            tmp_path,
+            [
+                feed_source("busy", busy.url("/feed")),
+                feed_source("same-host", busy.url("/other")),
+                feed_source("calm", calm.url("/colah")),
+            ],
+        )
+        first = run(settings, only=("busy",))
+        hits_after_first = busy.hits["/feed"] + busy.hits["/other"]
+
+        second = run(settings)
+
+        assert by_name(first)["busy"].status == "deferred"
+        assert first.exit_code == 0
+        assert by_name(second)["busy"].status == "deferred"
+        assert by_name(second)["same-host"].status == "deferred"
+        assert busy.hits["/feed"] + busy.hits["/other"] == hits_after_first == 1
+        assert by_name(second)["calm"].new > 0
+        with Store.open(settings.db_path, read_only=True) as store:
+            assert store.sources.get("busy").consecutive_failures == 0
+
+
+def test_permanent_redirect_is_remembered_and_config_untouched(
+    srv: FixtureServer, tmp_path: Path
+) -> None:
+    """A8: after a 301, run 2 sends 0 requests to the old URL; sources.yaml is not rewritten."""
+    srv.routes["/old"] = redirect(srv.url("/new"), code=301)
+    srv.routes["/new"] = static(shared_path(COLAH).read_bytes())
+    srv.routes["/temp"] = redirect(srv.url("/new"), code=302)
+    settings = write_config(
+        tmp_path, [feed_source("moved", srv.url("/old")), feed_source("temp", srv.url("/temp"))]
+    )
+    config_text = settings.config_path.read_text()
+    run(settings)
+    old_hits, temp_hits = srv.hits["/old"], srv.hits["/temp"]
+
+    run(settings)
+
+    assert srv.hits["/old"] == old_hits == 1
+    assert srv.hits["/temp"] == temp_hits + 1
+    assert settings.config_path.read_text() == config_text
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert store.sources.get("moved").moved_to == srv.url("/new")
+        assert store.sources.get("temp").moved_to is None
+
+
+def test_gone_disables_the_source_for_good(srv: FixtureServer, tmp_path: Path) -> None:
+    srv.routes["/gone"] = status(410)
+    settings = write_config(tmp_path, [feed_source("gone", srv.url("/gone"))])
+    first = run(settings)
+    for _ in range(4):
+        later = run(settings)
+        assert by_name(later)["gone"].status == "disabled"
+
+    assert by_name(first)["gone"].status == "failed"
+    assert srv.hits["/gone"] == 1
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert store.sources.get("gone").disabled
+
+
+def test_failing_source_is_disabled_after_three_and_recovers(
+    srv: FixtureServer, tmp_path: Path
+) -> None:
+    """A9: disabled after exactly 3 failures, 0 requests while disabled, counter 0 after 1 ok."""
+    srv.routes["/flaky"] = status(404)
+    srv.routes["/ok"] = static(shared_path(COLAH).read_bytes())
+    settings = write_config(
+        tmp_path, [feed_source("flaky", srv.url("/flaky")), feed_source("ok", srv.url("/ok"))]
+    )
+    failures = []
+    for _ in range(5):
+        run(settings)
+        with Store.open(settings.db_path, read_only=True) as store:
+            state = store.sources.get("flaky")
+        failures.append((state.consecutive_failures, state.disabled))
+
+    assert failures[:3] == [(1, False), (2, False), (3, True)]
+    assert failures[3:] == [(3, True), (3, True)]
+    assert srv.hits["/flaky"] == 3
+    srv.routes["/flaky"] = static(shared_path(COLAH).read_bytes())
+    with Store.open(settings.db_path) as store:
+        store.sources.enable("flaky")
+    report = run(settings)
+    assert by_name(report)["flaky"].status in ("new", "unchanged")
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert store.sources.get("flaky").consecutive_failures == 0
+
+
+def test_poisoned_source_does_not_touch_the_others(srv: FixtureServer, tmp_path: Path) -> None:
+    """B1 mixed run: one garbage body is one recorded error; the others store exactly."""
+    lil = shared_path(LILLOG.format("2026-07")).read_bytes()
+    colah = shared_path(COLAH).read_bytes()
+    srv.routes["/lil"] = static(lil)
+    srv.routes["/colah"] = static(colah)
+    noise = random.Random(7)
+    srv.routes["/poison"] = static(bytes(noise.getrandbits(8) for _ in range(4000)))
+    settings = write_config(
+        tmp_path,
+        [
+            feed_source("lil", srv.url("/lil")),
+            feed_source("colah", srv.url("/colah")),
+            feed_source("poison", srv.url("/poison")),
+        ],
+    )
+
+    report = run(settings)
+
+    assert by_name(report)["poison"].status == "failed"
+    assert report.exit_code == 3
+    assert item_count(settings) == len(_links(lil)) + len(_links(colah))
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert len(store.sources.recent_errors("poison")) == 1
+
+
+def test_unreachable_machine_reports_every_source_without_disabling(tmp_path: Path) -> None:
+    """Offline: every source fails to connect; each is reported, none is counted as broken."""
+    with FixtureServer() as gone:
+        dead = [gone.url(f"/feed{i}") for i in range(3)]
+    settings = write_config(tmp_path, [feed_source(f"s{i}", url) for i, url in enumerate(dead)])
+    for _ in range(4):
+        report = run(settings)
+        assert {s.status for s in report.sources} == {"failed"}
+        assert all(s.error for s in report.sources)
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert all(not store.sources.get(f"s{i}").disabled for i in range(3))
+    assert item_keys(settings) == set()
