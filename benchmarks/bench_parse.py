@@ -1,0 +1,88 @@
+"""Entries per second of feed.parse over the 200 real feeds (fastfeedparser's benchmark set).
+
+Usage: .venv/bin/python benchmarks/bench_parse.py [--repeat N]
+Prints machine info, then feedparser alone (same options) and feed.parse (feedparser + cleaning).
+Reads ../shared/fixtures; the ingest engineer will extend this to parse-and-store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import tarfile
+import time
+from pathlib import Path
+
+import feedparser
+
+from paperfeed.config import SourceConfig
+from paperfeed.errors import ParseError
+from paperfeed.sources import feed
+
+SHARED = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REAL_FEEDS = (
+    SHARED / "fixtures/feeds/parser_fixtures/fastfeedparser_benchmark_200_real_feeds.tar.gz"
+)
+
+
+def machine_info() -> str:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"cpu: {cpu}; cores: {os.cpu_count()}; python {platform.python_version()}; "
+        f"feedparser {feedparser.__version__}"
+    )
+
+
+def load_bodies() -> list[bytes]:
+    with tarfile.open(REAL_FEEDS) as archive:
+        handles = (archive.extractfile(m) for m in archive if "/benchmark_data/" in m.name)
+        return [handle.read() for handle in handles if handle is not None]
+
+
+def timed(label: str, bodies: list[bytes], parse_one: object, repeat: int) -> None:
+    best = float("inf")
+    entries = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        entries = sum(parse_one(body) for body in bodies)  # type: ignore[operator]
+        best = min(best, time.perf_counter() - start)
+    print(
+        f"{label}: {entries} entries from {len(bodies)} feeds in {best:.2f} s "
+        f"= {entries / best:,.0f} entries/s (best of {repeat})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    print(machine_info())
+    bodies = load_bodies()
+    source = SourceConfig(name="bench", type="feed")
+
+    def feedparser_only(body: bytes) -> int:
+        parsed = feedparser.parse(
+            io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False
+        )
+        return len(parsed.entries)
+
+    def paperfeed_parse(body: bytes) -> int:
+        try:
+            return len(feed.parse(body, source))
+        except ParseError:
+            return 0
+
+    timed("feedparser alone", bodies, feedparser_only, args.repeat)
+    timed("feed.parse (feedparser + cleaning + links)", bodies, paperfeed_parse, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
