@@ -412,7 +412,9 @@ def build(
     """Both indexes from what DuckDB holds for `model` (vectors are read, never re-encoded)."""
     ids, matrix = store.vectors.load(model)
     ids = np.asarray(ids, dtype=np.int64)
-    matrix = np.asarray(matrix, dtype=np.float32).reshape(len(ids), -1)
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2:
+        matrix = matrix.reshape(len(ids), -1)
     hnsw = build_hnsw(matrix) if len(ids) > approx_threshold else None
     join = embedding_text or (lambda title, summary: f"{title}\n\n{summary}")
     texts = _texts(store, ids, join)
