@@ -167,7 +167,9 @@ class FixtureServer:
         self._httpd = cls((host, 0), _RequestHandler)
         self._httpd.fixture = self
         self.port: int = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:

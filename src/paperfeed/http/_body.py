@@ -61,6 +61,9 @@ def read_body(response: httpx.Response, cap: int, deadline: Deadline, url: str) 
     length = declared_length(response)
     if length is not None and length > cap:
         raise TooLarge(f"{url}: Content-Length {length} is over the {cap}-byte cap")
+    if response.is_stream_consumed:  # an in-memory response (MockTransport): httpx decoded it
+        _check_cap(response.content, cap, url)
+        return response.content
     decoder = decoder_for(response, url)
     body = bytearray()
     raw = 0
@@ -68,6 +71,12 @@ def read_body(response: httpx.Response, cap: int, deadline: Deadline, url: str) 
         deadline.check(url)
         raw += len(chunk)
         body += decoder.feed(chunk, cap - len(body) + 1)
-        if len(body) > cap or raw > cap:
-            raise TooLarge(f"{url}: body is over the {cap}-byte cap")
+        if raw > cap:
+            raise TooLarge(f"{url}: raw body is over the {cap}-byte cap")
+        _check_cap(body, cap, url)
     return bytes(body)
+
+
+def _check_cap(body: bytes | bytearray, cap: int, url: str) -> None:
+    if len(body) > cap:
+        raise TooLarge(f"{url}: body is over the {cap}-byte cap")
