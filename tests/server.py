@@ -76,6 +76,15 @@ class Exchange:
         self.path = raw.path
         self.headers = {k.lower(): v for k, v in raw.headers.items()}
         self._chunked = False
+        self._done = False
+
+    def mark_done(self) -> None:
+        """Stop counting this request as in flight. `send` calls it just before the write that
+        completes the response: the client may start its next request the moment that write
+        lands, before this handler's thread runs again."""
+        if not self._done:
+            self._done = True
+            self.server._leave()
 
     @property
     def stopped(self) -> threading.Event:
@@ -114,8 +123,12 @@ class Exchange:
         headers = dict(headers or {})
         if code not in (204, 304):
             headers.setdefault("Content-Length", str(len(body)))
+        has_body = bool(body) and code not in (204, 304) and self.method != "HEAD"
+        if not has_body:
+            self.mark_done()
         self.start(code, headers)
-        if body and code not in (204, 304) and self.method != "HEAD":
+        if has_body:
+            self.mark_done()
             self.write(body)
 
     def wait(self, seconds: float) -> bool:
@@ -218,8 +231,11 @@ class FixtureServer:
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             raw.close_connection = True
         finally:
-            with self._lock:
-                self._in_flight -= 1
+            ex.mark_done()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
 
 @pytest.fixture
