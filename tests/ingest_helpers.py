@@ -23,6 +23,7 @@ def feed_source(name: str, url: str, **extra: Any) -> dict[str, Any]:
 def write_config(
     tmp_path: Path, sources: list[dict[str, Any]], focus_areas: list[dict[str, Any]] | None = None
 ) -> Settings:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config_path = tmp_path / "sources.yaml"
     document: dict[str, Any] = {"sources": sources}
     if focus_areas:

@@ -1,0 +1,115 @@
+"""`paperfeed ingest` and `paperfeed status` through the real CLI: exit codes, JSON, embedding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import shared_path
+from fakes import EmbedderFactory
+from ingest_helpers import feed_source, write_config
+from server import FixtureServer, static, status
+
+from paperfeed import embed
+from paperfeed.cli import main
+
+COLAH = "fixtures/feeds/ml_blogs_official/colah_rss.xml"
+LILLOG = "fixtures/feeds/ml_blogs_official/lilianweng_index_2026-07.xml"
+
+
+@pytest.fixture
+def factory(monkeypatch: pytest.MonkeyPatch) -> EmbedderFactory:
+    fake = EmbedderFactory()
+    monkeypatch.setattr(embed, "load_embedder", fake)
+    return fake
+
+
+def _invoke(settings, *args: str):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    return runner.invoke(
+        main, ["--home", str(settings.home), "--config", str(settings.config_path), *args]
+    )
+
+
+def test_ingest_all_ok_exits_0_and_embeds_new_items(
+    tmp_path: Path, factory: EmbedderFactory
+) -> None:
+    with FixtureServer() as srv:
+        srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+        settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])
+        result = _invoke(settings, "ingest", "--json")
+        again = _invoke(settings, "ingest", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["sources"][0]["status"] == "new"
+    assert report["embedded"] == report["new"] > 0
+    assert json.loads(again.output)["embedded"] == 0
+    assert len(factory.loaded) == 1  # the second run loaded no model
+
+
+def test_some_failed_exits_3_and_names_each(tmp_path: Path, factory: EmbedderFactory) -> None:
+    with FixtureServer() as srv:
+        srv.routes["/lil"] = static(shared_path(LILLOG).read_bytes())
+        srv.routes["/broken"] = status(404)
+        settings = write_config(
+            tmp_path,
+            [feed_source("lil", srv.url("/lil")), feed_source("broken", srv.url("/broken"))],
+        )
+        result = _invoke(settings, "ingest", "--no-embed", "--source", "lil", "--source", "broken")
+
+    assert result.exit_code == 3
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:-1]}
+    assert "new" in lines["lil"]
+    assert "failed" in lines["broken"] and "404" in lines["broken"]
+    assert "0 embedded" not in result.output  # --no-embed: no embedding step at all
+
+
+def test_bad_config_exits_1_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text("sources:\n  - name: x\n    type: feed\n    ulr: https://example.org\n")
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "--config", str(config), "ingest"])
+
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert f"{config}:4" in result.output and "ulr" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_source_name_is_a_clear_error(tmp_path: Path) -> None:
+    settings = write_config(tmp_path, [feed_source("colah", "https://colah.github.io/rss.xml")])
+    result = _invoke(settings, "ingest", "--source", "nope")
+    assert result.exit_code == 1
+    assert "unknown source 'nope'" in result.output
+
+
+def test_status_json_reports_items_and_every_source(
+    tmp_path: Path, factory: EmbedderFactory
+) -> None:
+    with FixtureServer() as srv:
+        srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+        srv.routes["/gone"] = status(410)
+        settings = write_config(
+            tmp_path,
+            [feed_source("colah", srv.url("/colah")), feed_source("gone", srv.url("/gone"))],
+        )
+        _invoke(settings, "ingest", "--no-embed")
+    result = _invoke(settings, "status", "--json")
+
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.output)
+    by_name = {s["name"]: s for s in state["sources"]}
+    assert state["items"] == by_name["colah"]["items"] > 0
+    assert set(by_name["gone"]) == {
+        "name",
+        "type",
+        "items",
+        "last_ok",
+        "last_error",
+        "consecutive_failures",
+        "disabled",
+    }
+    assert by_name["gone"]["disabled"] is True
+    assert by_name["colah"]["last_ok"] is not None
