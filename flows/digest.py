@@ -1,0 +1,127 @@
+"""Prefect flow: the weekly digest, optionally preceded by an ingest, published as an artifact.
+
+I/O rule: this file only wraps `paperfeed.digest.run_digest` (which reads the store, writes the
+markdown file atomically and records what was sent) and publishes the same markdown as a Prefect
+artifact. With `ingest=True` the ingest flow runs first as a subflow; the digest is built even
+when that ingest failed (its "needs attention" section lists the failing sources), and the flow
+then fails with the ingest's error so the run history shows it.
+
+Run once with the configured settings:  python flows/digest.py [--home DIR] [--ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+
+from paperfeed import embed
+from paperfeed.config import Config, load_config
+from paperfeed.digest import DigestOptions, default_window, run_digest
+from paperfeed.settings import Settings
+from paperfeed.store import Store
+from paperfeed.store.reading import apply_pending_marks
+
+ARTIFACT_KEY = "paperfeed-digest"
+
+
+def sibling_flow_module(name: str) -> ModuleType:
+    """flows/<name>.py as a module, loaded once per process under a stable name.
+
+    flows/ sits beside the package, not inside it, so it is loaded by path; `paperfeed serve`
+    uses the same name, so every caller shares one module."""
+    module_name = f"paperfeed_flows_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(
+        module_name, Path(__file__).with_name(f"{name}.py")
+    )
+    assert spec is not None and spec.loader is not None  # the file sits next to this one
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    path: Path | None
+    period: str
+    entries: int
+    attention: tuple[str, ...]
+
+
+@task(cache_policy=NO_CACHE)
+def build_and_write(settings: Settings, config: Config, options: DigestOptions) -> Published:
+    """Rank the window, write digests/YYYY-Www.md, record what was sent; publish the artifact."""
+    encode = embed.load_query_encoder(config.model)
+    folder = config.digest_dir or settings.default_digest_dir
+    with Store.open(settings.db_path) as store:
+        apply_pending_marks(store, settings)
+        run = run_digest(store, config, encode, options, folder=folder)
+    create_markdown_artifact(
+        run.markdown, key=ARTIFACT_KEY, description=f"paperfeed digest {run.digest.period}"
+    )
+    attention = tuple(a.source for a in run.digest.attention)
+    return Published(run.path, run.digest.period, len(run.digest.entries), attention)
+
+
+@flow(name="paperfeed-digest")
+def digest_flow(
+    home: str | None = None,
+    config: str | None = None,
+    ingest: bool = False,
+    days: int = 7,
+    per_area: int = 5,
+    budget_minutes: float | None = None,
+    retry_delays: list[float] | None = None,
+) -> Published:
+    """Build this week's digest (after an ingest when `ingest` is set)."""
+    logger = get_run_logger()
+    ingest_state: State | None = None
+    if ingest:
+        ingest_flow = sibling_flow_module("ingest").ingest_flow
+        ingest_state = ingest_flow(
+            home=home, config=config, retry_delays=retry_delays, return_state=True
+        )
+    settings = Settings.resolve(home, config)
+    cfg = load_config(settings.config_path)
+    start, end = default_window(datetime.now(UTC), days)
+    options = DigestOptions(
+        start, end, per_area=per_area, highlights=per_area, budget_minutes=budget_minutes
+    )
+    published = build_and_write(settings, cfg, options)
+    logger.info(
+        "wrote %s (%d items); needs attention: %s",
+        published.path,
+        published.entries,
+        ", ".join(published.attention) or "nothing",
+    )
+    if ingest_state is not None and ingest_state.is_failed():
+        ingest_state.result()  # raises the ingest's error: the digest is out, the run is not green
+    return published
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build this week's paperfeed digest.")
+    parser.add_argument("--home", help="data directory (default: $PAPERFEED_HOME)")
+    parser.add_argument(
+        "--config", help="sources.yaml (default: $PAPERFEED_CONFIG, ./sources.yaml)"
+    )
+    parser.add_argument("--ingest", action="store_true", help="ingest every source first")
+    args = parser.parse_args(argv)
+    digest_flow(home=args.home, config=args.config, ingest=args.ingest)
+
+
+if __name__ == "__main__":
+    main()

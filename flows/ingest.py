@@ -1,0 +1,233 @@
+"""Prefect flow: ingest every enabled source, one task per source, one writing task.
+
+I/O rule: this file only wraps plain functions of the library in Prefect tasks. Fetching goes
+through `paperfeed.ingest.fetch_source` (the one HttpClient, whose per-host politeness and arXiv
+gate hold process-wide, across the concurrent tasks); DuckDB is written by one task only
+(`store_results`, one short transaction per source), then new items are embedded and the index
+refreshed. Side-effect tasks use `NO_CACHE`: idempotency comes from the database (conditional
+GETs and upserts by canonical key), never from Prefect's cache.
+
+Retries are Prefect's, for transient errors only (network errors, 429 and 5xx, deadlines): a 404
+or a parse error is tried once. A source that still fails is recorded on the source and the run
+goes on; the flow itself fails only when at least half the tried sources failed, or the store
+cannot be used.
+
+Run once with the configured settings:  python flows/ingest.py [--home DIR] [--config FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.futures import PrefectFuture
+from prefect.runtime import task_run as current_task_run
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from paperfeed import pipeline
+from paperfeed.config import Config, SourceConfig, load_config
+from paperfeed.errors import PaperfeedError, SourceError
+from paperfeed.http import HttpClient
+from paperfeed.ingest import (
+    IngestReport,
+    SourceResult,
+    SourceSummary,
+    fetch_source,
+    result_from_error,
+    select_sources,
+    source_host,
+    store_results,
+    waiting_result,
+)
+from paperfeed.models import Collected, SourceState
+from paperfeed.settings import Settings
+from paperfeed.store import Store
+
+DEFAULT_RETRY_DELAYS = (10.0, 30.0, 90.0)
+DEFAULT_JITTER = 0.2  # delays grow by 0-20 %: spread, and never shorter than configured
+FAIL_SHARE = 0.5  # the flow fails when at least this share of the tried sources failed
+WORKERS = 4
+
+
+class IngestFailed(PaperfeedError):
+    """Most sources failed in one run: something is wrong beyond a single source."""
+
+
+# ---------------------------------------------------------------- pure policy
+
+
+def jittered(delays: Sequence[float], jitter: float) -> list[float]:
+    """Each delay stretched by a random 0..jitter share: spread out, never below the configured."""
+    return [d * (1 + random.uniform(0.0, jitter)) for d in delays]
+
+
+def failure_share(results: Sequence[SourceResult], summaries: Sequence[SourceSummary]) -> float:
+    """Failed sources over tried ones (disabled and still-waiting sources were not tried)."""
+    tried = {r.source.name for r in results if r.status not in ("disabled", "waiting")}
+    failed = [s for s in summaries if s.name in tried and s.status == "failed"]
+    return len(failed) / len(tried) if tried else 0.0
+
+
+def is_transient(_task: Any, _task_run: TaskRun, state: State[Any]) -> bool:
+    """retry_condition_fn: retry network errors, 429/5xx and deadlines; not 404s or bad bodies."""
+    try:
+        state.result()
+    except SourceError as exc:
+        return bool(getattr(exc, "transient", False))
+    except Exception:  # noqa: BLE001 - anything else (a parser bug) is not worth retrying
+        return False
+    return False
+
+
+def report_markdown(summaries: Sequence[SourceSummary]) -> str:
+    lines = ["| source | status | new | updated | error |", "|---|---|---|---|---|"]
+    for s in summaries:
+        error = (s.error or "").replace("|", "\\|").replace("\n", " ")[:200]
+        lines.append(f"| {s.name} | {s.status} | {s.new} | {s.updated} | {error} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@task(cache_policy=NO_CACHE)
+def read_states(
+    settings: Settings, sources: Sequence[SourceConfig]
+) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
+    """Each source's stored state and its host's wait window (one short read)."""
+    with Store.open(settings.db_path) as store:
+        states = {s.name: store.sources.get(s.name) for s in sources}
+        host_until = {
+            s.name: store.sources.host_retry_after(source_host(s, states[s.name])) for s in sources
+        }
+    return states, host_until
+
+
+@task(
+    cache_policy=NO_CACHE,
+    retry_condition_fn=is_transient,
+    task_run_name="fetch-{source.name}",
+)
+def fetch(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
+    """Fetch and parse one source; raises SourceError (Prefect retries the transient ones)."""
+    try:
+        return fetch_source(source, state, http)
+    except Exception as exc:
+        # read back by the flow to record how many attempts the source took
+        setattr(exc, "paperfeed_attempts", current_task_run.run_count)  # noqa: B010
+        raise
+
+
+@task(cache_policy=NO_CACHE)
+def store(settings: Settings, results: list[SourceResult], now: datetime) -> list[SourceSummary]:
+    """The single writing step: one short transaction per source, then CHECKPOINT."""
+    return store_results(settings, results, now)
+
+
+@task(cache_policy=NO_CACHE)
+def embed_and_index(settings: Settings, config: Config) -> int:
+    """Embed the new items and refresh the search index."""
+    return pipeline.refresh_embeddings(settings, config)
+
+
+# ---------------------------------------------------------------- flow
+
+
+def outcome(source: SourceConfig, future: PrefectFuture[Collected]) -> SourceResult:
+    """A finished fetch task as a SourceResult; a failed one becomes a recorded failure."""
+    future.wait()
+    value = future.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        attempts = int(getattr(value, "paperfeed_attempts", 1))
+        return result_from_error(source, value, attempts=attempts)
+    status = "not_modified" if value.not_modified else "partial" if value.partial else "fetched"
+    return SourceResult(source, status, collected=value)
+
+
+def collect(
+    sources: Sequence[SourceConfig],
+    states: dict[str, SourceState],
+    host_until: dict[str, datetime | None],
+    delays: list[float],
+    now: datetime,
+) -> list[SourceResult]:
+    """Submit one fetch task per source that may be fetched now; gather every outcome."""
+    results: list[SourceResult] = []
+    pending: list[SourceConfig] = []
+    for source in sources:
+        waiting = waiting_result(source, states[source.name], host_until[source.name], now)
+        if waiting is None:
+            pending.append(source)
+        else:
+            results.append(waiting)
+    fetch_with_retries = fetch.with_options(retries=len(delays), retry_delay_seconds=delays)
+    http = HttpClient()
+    try:
+        futures = [(s, fetch_with_retries.submit(s, states[s.name], http)) for s in pending]
+        results.extend(outcome(s, f) for s, f in futures)
+    finally:
+        http.close()
+    return results
+
+
+@flow(
+    name="paperfeed-ingest",
+    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),  # type: ignore[arg-type]
+)
+def ingest_flow(
+    home: str | None = None,
+    config: str | None = None,
+    only: list[str] | None = None,
+    retry_delays: list[float] | None = None,
+    jitter: float = DEFAULT_JITTER,
+) -> IngestReport:
+    """Fetch every enabled source (or `only` these), store, embed what is new, refresh the index."""
+    logger = get_run_logger()
+    settings = Settings.resolve(home, config)
+    cfg = load_config(settings.config_path)
+    sources = select_sources(cfg, only or ())
+    states, host_until = read_states(settings, sources)
+    delays = jittered(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays, jitter)
+    results = collect(sources, states, host_until, delays, datetime.now(UTC))
+    report = IngestReport(store(settings, results, datetime.now(UTC)))
+    for summary in report.sources:
+        logger.info(
+            "%s: %s (+%d new) %s", summary.name, summary.status, summary.new, summary.error or ""
+        )
+    if report.changed:
+        logger.info("embedded %d items", embed_and_index(settings, cfg))
+    create_markdown_artifact(
+        report_markdown(report.sources),
+        key="paperfeed-ingest",
+        description="Per-source outcome of the last ingest",
+    )
+    share = failure_share(results, report.sources)
+    if share >= FAIL_SHARE:
+        names = ", ".join(s.name for s in report.failed)
+        raise IngestFailed(
+            f"{len(report.failed)} of the tried sources failed ({share:.0%}): {names}"
+        )
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run one paperfeed ingest flow.")
+    parser.add_argument("--home", help="data directory (default: $PAPERFEED_HOME)")
+    parser.add_argument(
+        "--config", help="sources.yaml (default: $PAPERFEED_CONFIG, ./sources.yaml)"
+    )
+    parser.add_argument("--only", action="append", help="only this source (repeatable)")
+    args = parser.parse_args(argv)
+    ingest_flow(home=args.home, config=args.config, only=args.only)
+
+
+if __name__ == "__main__":
+    main()
