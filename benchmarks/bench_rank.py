@@ -40,11 +40,11 @@ AREAS = [  # (category, name, description, keywords)
         ("language model", "llm", "text", "translation", "question answering", "nlp"),
     ),
     (
-        "cs.CV",
-        "Computer vision",
-        "Teaching computers to see: recognising objects in images, "
-        "detection, segmentation, video and 3D scenes",
-        ("image", "vision", "object detection", "segmentation", "video", "visual"),
+        "cs.SE",
+        "ML for software",
+        "Using machine learning to write and fix software: code generation, program repair, "
+        "testing, bugs and developer tools",
+        ("code generation", "program repair", "software", "bug", "testing", "developer"),
     ),
     (
         "cs.IR",
@@ -174,8 +174,8 @@ def main() -> None:
     encode = load_query_encoder(DEFAULT_MODEL)
     area_vectors = [np.asarray(encode(f"{d}. {', '.join(k)}"), np.float32) for _, _, d, k in AREAS]
     areas = [
-        rank.Area(name, v / np.linalg.norm(v), kw)
-        for (_, name, _, kw), v in zip(AREAS, area_vectors, strict=True)
+        rank.Area(name, v / np.linalg.norm(v), kw, description=d)
+        for (_, name, d, kw), v in zip(AREAS, area_vectors, strict=True)
     ]
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"

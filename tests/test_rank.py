@@ -96,3 +96,10 @@ def test_keyword_area_is_none_without_hits() -> None:
     pairs = [("NLP", ("language model",)), ("Vision", ("segmentation",))]
     assert rank.keyword_area("Semantic segmentation", "", pairs) == "Vision"
     assert rank.keyword_area("Nothing here", "", pairs) is None
+
+
+def test_bm25_prefers_documents_with_rarer_query_terms() -> None:
+    docs = rank.tokenize(["kernel methods for data", "data data data", "kernel kernel bayesian"])
+    scores = rank.bm25(docs, "bayesian kernel")
+    assert scores[2] > scores[0] > scores[1] == 0
+    assert not rank.bm25(docs, "the of and").any()

@@ -207,7 +207,7 @@ def attention(states: dict[str, SourceState]) -> list[Attention]:
 
 def _rank_areas(inputs: DigestInputs) -> list[rank.Area]:
     return [
-        rank.Area(f.name, inputs.area_vectors[i], tuple(f.keywords), f.weight)
+        rank.Area(f.name, inputs.area_vectors[i], tuple(f.keywords), f.weight, f.description)
         for i, f in enumerate(inputs.focus_areas)
     ]
 
@@ -433,7 +433,7 @@ def gather(
         if i.id not in sent
     ]
     areas = [
-        rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight)
+        rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight, f.description)
         for j, f in enumerate(config.focus_areas)
     ]
     fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)

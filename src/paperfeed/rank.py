@@ -5,6 +5,7 @@ so that no signal dominates by its scale:
 
     semantic   cosine to the area's embedded description + keywords
     keyword    keyword phrases found in the title (2) and the summary (1), log-damped
+    bm25       Okapi BM25 of the description and keywords over the window's titles+summaries
     feedback   cosine to the centroid of items read, saved or rated up in that area, minus
                half the cosine to the centroid of items rated down
     model      once an area has MIN_MODEL_POSITIVES positives: a ridge classifier on embeddings
@@ -32,7 +33,8 @@ NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 @dataclass(frozen=True, slots=True)
 class Weights:
     semantic: float = 1.0
-    keyword: float = 0.6
+    keyword: float = 0.3
+    bm25: float = 0.6
     feedback: float = 0.5
     model: float = 0.5
     recency: float = 0.1
@@ -45,6 +47,7 @@ class Area:
     vector: np.ndarray  # (d,), L2-normalised
     keywords: tuple[str, ...] = ()
     weight: float = 1.0
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,69 @@ def keyword_scores(
         hits = sum(2 * bool(p.search(low_title)) + bool(p.search(low_summary)) for p in patterns)
         scores[i] = math.log1p(hits)
     return scores
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "what",
+        "when",
+        "which",
+        "with",
+    ]
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1]
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    return [_tokens(t) for t in texts]
+
+
+def bm25(docs: Sequence[Sequence[str]], query: str, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
+    """(n,) Okapi BM25 of `query` against tokenized `docs`, with IDF taken over `docs`."""
+    terms = sorted(set(_tokens(query)))
+    if not terms or not docs:
+        return np.zeros(len(docs))
+    index = {term: j for j, term in enumerate(terms)}
+    tf = np.zeros((len(docs), len(terms)))
+    for i, doc in enumerate(docs):
+        for token in doc:
+            j = index.get(token)
+            if j is not None:
+                tf[i, j] += 1
+    lengths = np.array([len(d) for d in docs], dtype=np.float64)
+    df = (tf > 0).sum(axis=0)
+    idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+    norm = k1 * (1 - b + b * lengths / max(lengths.mean(), 1.0))
+    return np.asarray((tf * (k1 + 1) / (tf + norm[:, None])) @ idf)
 
 
 def attribute(
@@ -206,12 +272,15 @@ def area_scores(
         return scores
     context = _context_signal(cands, n, weights)
     negatives = _negatives(cands.vectors, feedback)
+    docs = tokenize([f"{t} {s}" for t, s in zip(cands.titles, cands.summaries, strict=True)])
     for j, area in enumerate(areas):
         semantic = cands.vectors @ area.vector
         keyword = keyword_scores(cands.titles, cands.summaries, area.keywords)
+        lexical = bm25(docs, f"{area.description} {' '.join(area.keywords)}")
         scores[:, j] = (
             weights.semantic * zscore(semantic)
             + weights.keyword * zscore(keyword)
+            + weights.bm25 * zscore(lexical)
             + weights.feedback * zscore(feedback_signal(cands.vectors, feedback, j))
             + weights.model * zscore(model_signal(cands.vectors, feedback, j, negatives))
             + context
