@@ -1,23 +1,23 @@
 """Every error paperfeed raises on purpose, under one base class the CLI shows to the user.
 
-    PaperfeedError                 one-line message, shown by the CLI with a non-zero exit
-    ├── ConfigError                sources.yaml is missing, unsafe or invalid (names file, line, key)
-    ├── StoreBusy                  another process holds the DuckDB file for longer than we wait
-    ├── NotFound                   an id, arXiv id or URL that matches no item
-    ├── ModelError                 the embedding model cannot be loaded
-    ├── SourceError                one source failed; recorded on the source, never fatal to a run
-    │   ├── ParseError             the body could not be parsed into items
-    │   ├── ArxivApiError          the arXiv API answered with its error feed
-    │   └── FetchError             the network part failed
-    │       ├── DeadlineExceeded   the whole fetch took longer than its total deadline
-    │       ├── TooLarge           the decoded body passed the size cap
-    │       ├── BlockedAddress     a private, loopback or link-local address, or a non-http(s) URL
-    │       ├── TooManyRedirects   more hops than allowed, a loop, or an https→http downgrade
-    │       ├── HttpStatusError    an unexpected HTTP status (.status)
-    │       │   └── Gone           410: the source is disabled
-    │       ├── Deferred           429/503 with Retry-After, or the host is inside its wait window
-    │       └── TransportError     connection refused, DNS failure, TLS failure, reset
-    └── IndexCorrupt               the FAISS files disagree with DuckDB (rebuilt, rarely surfaced)
+PaperfeedError                 one-line message, shown by the CLI with a non-zero exit
+├── ConfigError                sources.yaml is missing, unsafe or invalid (names file, line, key)
+├── StoreBusy                  another process holds the DuckDB file for longer than we wait
+├── NotFound                   an id, arXiv id or URL that matches no item
+├── ModelError                 the embedding model cannot be loaded
+├── SourceError                one source failed; recorded on the source, never fatal to a run
+│   ├── ParseError             the body could not be parsed into items
+│   ├── ArxivApiError          the arXiv API answered with its error feed
+│   └── FetchError             the network part failed
+│       ├── DeadlineExceeded   the whole fetch took longer than its total deadline
+│       ├── TooLarge           the decoded body passed the size cap
+│       ├── BlockedAddress     a private, loopback or link-local address, or a non-http(s) URL
+│       ├── TooManyRedirects   more hops than allowed, a loop, or an https→http downgrade
+│       ├── HttpStatusError    an unexpected HTTP status (.status)
+│       │   └── Gone           410: the source is disabled
+│       ├── Deferred           429/503 with Retry-After, or the host is inside its wait window
+│       └── TransportError     connection refused, DNS failure, TLS failure, reset
+└── IndexCorrupt               the FAISS files disagree with DuckDB (rebuilt, rarely surfaced)
 """
 
 from __future__ import annotations

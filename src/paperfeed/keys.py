@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from paperfeed.models import Item
 
@@ -24,7 +24,9 @@ _ARXIV_URL = re.compile(
     re.IGNORECASE,
 )
 _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(?P<doi>10\.\d{4,9}/\S+)$", re.IGNORECASE)
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|source|rss)$", re.IGNORECASE)
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|source|rss)$", re.IGNORECASE
+)
 
 
 def parse_arxiv_id(value: str) -> tuple[str, int | None] | None:
@@ -50,12 +52,26 @@ def normalize_url(url: str) -> str:
     parameters and a trailing slash dropped, remaining query parameters sorted."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.")
-    port = parts.port if parts.port not in (None, 80, 443) else None
+    port = _port(parts)
     netloc = f"{host}:{port}" if port else host
     path = parts.path.rstrip("/") or "/"
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                             if not _TRACKING_PARAMS.match(k)))
+    query = urlencode(
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        )
+    )
     return urlunsplit(("https", netloc, path, query, ""))
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The explicit, non-default port; a malformed one (hostile feeds have them) is dropped."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return port if port not in (None, 80, 443) else None
 
 
 def content_hash(title: str, summary: str) -> str:

@@ -17,10 +17,15 @@ class Settings:
     config_path: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None = None,
-                config: str | os.PathLike[str] | None = None) -> Settings:
+    def resolve(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        config: str | os.PathLike[str] | None = None,
+    ) -> Settings:
         """Flags win over PAPERFEED_HOME / PAPERFEED_CONFIG, which win over the defaults."""
-        home_path = Path(home or os.environ.get("PAPERFEED_HOME") or platformdirs.user_data_dir(APP_NAME))
+        home_path = Path(
+            home or os.environ.get("PAPERFEED_HOME") or platformdirs.user_data_dir(APP_NAME)
+        )
         config_value = config or os.environ.get("PAPERFEED_CONFIG")
         if config_value:
             config_path = Path(config_value)

@@ -53,10 +53,17 @@ pass_app = click.make_pass_decorator(App)
 
 
 @click.group(cls=PaperfeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Data directory (default: $PAPERFEED_HOME or a per-user data directory).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="sources.yaml (default: $PAPERFEED_CONFIG, ./sources.yaml, then HOME/sources.yaml).")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default: $PAPERFEED_HOME or a per-user data directory).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sources.yaml (default: $PAPERFEED_CONFIG, ./sources.yaml, then HOME/sources.yaml).",
+)
 @click.version_option(__version__, prog_name="paperfeed")
 @click.pass_context
 def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> None:

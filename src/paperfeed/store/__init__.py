@@ -35,8 +35,7 @@ class Store:
         self.digests = DigestRepo(conn)
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False,
-             wait: float = LOCK_WAIT_SECONDS) -> Store:
+    def open(cls, path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> Store:
         """Open (creating and migrating when needed). Raises StoreBusy after `wait` seconds."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if read_only and not path.exists():
@@ -67,6 +66,10 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

@@ -33,8 +33,9 @@ def _quiet(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def connect(path: Path, *, read_only: bool = False,
-            wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
     """Open `path`, retrying a lock held by another process for up to `wait` seconds."""
     deadline = time.monotonic() + wait
     delay = 0.05

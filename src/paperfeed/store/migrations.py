@@ -9,7 +9,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE SEQUENCE item_ids START 1;
         CREATE TABLE items (
             id            BIGINT PRIMARY KEY DEFAULT nextval('item_ids'),
-            key           VARCHAR NOT NULL UNIQUE,  -- arxiv:ID | doi:DOI | url:URL | guid:SOURCE:GUID | hash:SHA
+            key           VARCHAR NOT NULL UNIQUE,  -- arxiv:ID, doi:, url:, guid:SOURCE:, hash:
             kind          VARCHAR NOT NULL,          -- paper | post
             title         VARCHAR NOT NULL,
             summary       VARCHAR NOT NULL DEFAULT '',
@@ -53,11 +53,11 @@ MIGRATIONS: list[tuple[str, str]] = [
             disabled             BOOLEAN NOT NULL DEFAULT FALSE,
             disabled_reason      VARCHAR,
             retry_after          TIMESTAMPTZ, -- no request for this source before then
-            cursor               VARCHAR      -- adapter resume point (arXiv: JSON window and offset)
+            cursor               VARCHAR      -- adapter resume point (arXiv window, offset)
         );
         CREATE TABLE host_state (
             host        VARCHAR PRIMARY KEY,
-            retry_after TIMESTAMPTZ NOT NULL  -- a 429/503 window: no request to the host before then
+            retry_after TIMESTAMPTZ NOT NULL  -- 429/503: no request to the host before
         );
         CREATE TABLE source_errors (
             occurred_at TIMESTAMPTZ NOT NULL,
