@@ -249,3 +249,25 @@ def test_unreachable_machine_reports_every_source_without_disabling(tmp_path: Pa
     with Store.open(settings.db_path, read_only=True) as store:
         assert all(not store.sources.get(f"s{i}").disabled for i in range(3))
     assert item_keys(settings) == set()
+
+
+def test_ingest_applies_marks_queued_while_the_database_was_busy(
+    srv: FixtureServer, tmp_path: Path
+) -> None:
+    """D3: a `paperfeed read` made during a long write was queued; the next writer applies it."""
+    from datetime import UTC, datetime
+
+    from paperfeed.store.reading import MarkEvent, queue_marks
+
+    srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+    settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])
+    run(settings)
+    with Store.open(settings.db_path, read_only=True) as store:
+        first_id = store.items.ids()[0]
+    queue_marks(settings, [MarkEvent(str(first_id), "read", datetime.now(UTC))])
+
+    run(settings)
+
+    with Store.open(settings.db_path, read_only=True) as store:
+        assert store.reading.read_ids() == {first_id}
+    assert not settings.pending_marks.exists()

@@ -25,6 +25,7 @@ from paperfeed.models import Collected, SourceState
 from paperfeed.settings import Settings
 from paperfeed.sources import adapter_for
 from paperfeed.store import Store
+from paperfeed.store.reading import apply_pending_marks
 
 DISABLE_AFTER_FAILURES = 3
 ARXIV_DEFAULT_BASE = "https://export.arxiv.org/api/query"
@@ -383,6 +384,7 @@ def store_results(
     count_failures = not looks_offline(results)
     summaries = []
     with Store.open(settings.db_path) as store:
+        apply_pending_marks(store, settings)  # marks queued while another process held the file
         for result in results:
             summary = store_result(store, result, now, count_failure=count_failures)
             summaries.append(summary)
