@@ -32,7 +32,7 @@ from prefect.runtime import task_run as current_task_run
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from paperfeed import pipeline
+from paperfeed import ingest, pipeline
 from paperfeed.config import Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.http import HttpClient
@@ -41,15 +41,15 @@ from paperfeed.ingest import (
     SourceResult,
     SourceSummary,
     fetch_source,
+    http_client,
+    result_from_collected,
     result_from_error,
     select_sources,
-    source_host,
+    split_waiting,
     store_results,
-    waiting_result,
 )
 from paperfeed.models import Collected, SourceState
 from paperfeed.settings import Settings
-from paperfeed.store import Store
 
 DEFAULT_RETRY_DELAYS = (10.0, 30.0, 90.0)
 DEFAULT_JITTER = 0.2  # delays grow by 0-20 %: spread, and never shorter than configured
@@ -103,12 +103,7 @@ def read_states(
     settings: Settings, sources: Sequence[SourceConfig]
 ) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
     """Each source's stored state and its host's wait window (one short read)."""
-    with Store.open(settings.db_path) as store:
-        states = {s.name: store.sources.get(s.name) for s in sources}
-        host_until = {
-            s.name: store.sources.host_retry_after(source_host(s, states[s.name])) for s in sources
-        }
-    return states, host_until
+    return ingest.read_states(settings, sources)
 
 
 @task(
@@ -148,11 +143,11 @@ def outcome(source: SourceConfig, future: PrefectFuture[Collected]) -> SourceRes
     if isinstance(value, BaseException):
         attempts = int(getattr(value, "paperfeed_attempts", 1))
         return result_from_error(source, value, attempts=attempts)
-    status = "not_modified" if value.not_modified else "partial" if value.partial else "fetched"
-    return SourceResult(source, status, collected=value)
+    return result_from_collected(source, value)
 
 
 def collect(
+    config: Config,
     sources: Sequence[SourceConfig],
     states: dict[str, SourceState],
     host_until: dict[str, datetime | None],
@@ -160,16 +155,9 @@ def collect(
     now: datetime,
 ) -> list[SourceResult]:
     """Submit one fetch task per source that may be fetched now; gather every outcome."""
-    results: list[SourceResult] = []
-    pending: list[SourceConfig] = []
-    for source in sources:
-        waiting = waiting_result(source, states[source.name], host_until[source.name], now)
-        if waiting is None:
-            pending.append(source)
-        else:
-            results.append(waiting)
+    pending, results = split_waiting(sources, states, host_until, now)
     fetch_with_retries = fetch.with_options(retries=len(delays), retry_delay_seconds=delays)
-    http = HttpClient()
+    http = http_client(config)
     try:
         futures = [(s, fetch_with_retries.submit(s, states[s.name], http)) for s in pending]
         results.extend(outcome(s, f) for s, f in futures)
@@ -196,7 +184,7 @@ def ingest_flow(
     sources = select_sources(cfg, only or ())
     states, host_until = read_states(settings, sources)
     delays = jittered(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays, jitter)
-    results = collect(sources, states, host_until, delays, datetime.now(UTC))
+    results = collect(cfg, sources, states, host_until, delays, datetime.now(UTC))
     report = IngestReport(store(settings, results, datetime.now(UTC)))
     for summary in report.sources:
         logger.info(

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from paperfeed import __version__
 from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
-from paperfeed.http import HttpClient, host_of
+from paperfeed.http import HttpClient, HttpPolicy, host_of
 from paperfeed.models import Collected, SourceState
 from paperfeed.settings import Settings
 from paperfeed.sources import adapter_for
@@ -117,6 +118,15 @@ class IngestReport:
         }
 
 
+def http_client(config: Config) -> HttpClient:
+    """The one HttpClient of a run; its User-Agent names the learner's contact when given,
+    as the arXiv API terms ask."""
+    if not config.contact:
+        return HttpClient()
+    user_agent = f"paperfeed/{__version__} (+{config.contact})"
+    return HttpClient(HttpPolicy(user_agent=user_agent))
+
+
 def select_sources(config: Config, only: Sequence[str] = ()) -> list[SourceConfig]:
     """The enabled sources, or exactly the named ones (enabled or not) when names are given."""
     if not only:
@@ -149,6 +159,45 @@ def waiting_result(
             error=f"server asked us to wait until {until:%Y-%m-%d %H:%M} UTC",
         )
     return None
+
+
+def read_states(
+    settings: Settings, sources: Sequence[SourceConfig]
+) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
+    """Each source's stored state and its host's wait window, in one short read."""
+    with Store.open(settings.db_path) as store:
+        states = {s.name: store.sources.get(s.name) for s in sources}
+        host_until = {
+            s.name: store.sources.host_retry_after(source_host(s, states[s.name])) for s in sources
+        }
+    return states, host_until
+
+
+def split_waiting(
+    sources: Sequence[SourceConfig],
+    states: dict[str, SourceState],
+    host_until: dict[str, datetime | None],
+    now: datetime,
+) -> tuple[list[SourceConfig], list[SourceResult]]:
+    """The sources to fetch now, and the results of those that must not be asked at all."""
+    pending: list[SourceConfig] = []
+    waiting: list[SourceResult] = []
+    for source in sources:
+        result = waiting_result(source, states[source.name], host_until[source.name], now)
+        if result is None:
+            pending.append(source)
+        else:
+            waiting.append(result)
+    return pending, waiting
+
+
+def result_from_collected(
+    source: SourceConfig, collected: Collected, *, attempts: int = 1, seconds: float = 0.0
+) -> SourceResult:
+    status = (
+        "not_modified" if collected.not_modified else "partial" if collected.partial else "fetched"
+    )
+    return SourceResult(source, status, collected=collected, attempts=attempts, seconds=seconds)
 
 
 def fetch_source(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
@@ -202,19 +251,8 @@ def collect_source(
             return result_from_error(
                 source, exc, attempts=attempt, seconds=time.monotonic() - started
             )
-        status = (
-            "not_modified"
-            if collected.not_modified
-            else "partial"
-            if collected.partial
-            else "fetched"
-        )
-        return SourceResult(
-            source,
-            status,
-            collected=collected,
-            attempts=attempt,
-            seconds=time.monotonic() - started,
+        return result_from_collected(
+            source, collected, attempts=attempt, seconds=time.monotonic() - started
         )
 
 
@@ -325,13 +363,9 @@ def ingest(
 ) -> IngestReport:
     """Collect the selected sources concurrently and store each result as it arrives."""
     sources = select_sources(config, only)
-    with Store.open(settings.db_path) as store:
-        states = {s.name: store.sources.get(s.name) for s in sources}
-        host_until = {
-            s.name: store.sources.host_retry_after(source_host(s, states[s.name])) for s in sources
-        }
+    states, host_until = read_states(settings, sources)
     owns_http = http is None
-    client = http or HttpClient()
+    client = http or http_client(config)
     try:
         results = _collect_all(
             sources, states, host_until, client, workers, retry, now(), on_collected
@@ -353,15 +387,9 @@ def _collect_all(
     on_collected: Callable[[SourceResult], None] | None,
 ) -> list[SourceResult]:
     report = on_collected or (lambda _result: None)
-    results: list[SourceResult] = []
-    pending: list[SourceConfig] = []
-    for source in sources:
-        waiting = waiting_result(source, states[source.name], host_until[source.name], now)
-        if waiting is None:
-            pending.append(source)
-        else:
-            results.append(waiting)
-            report(waiting)
+    pending, results = split_waiting(sources, states, host_until, now)
+    for waiting in results:
+        report(waiting)
     if not pending:
         return results
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending)))) as pool:
