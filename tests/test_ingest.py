@@ -271,3 +271,20 @@ def test_ingest_applies_marks_queued_while_the_database_was_busy(
     with Store.open(settings.db_path, read_only=True) as store:
         assert store.reading.read_ids() == {first_id}
     assert not settings.pending_marks.exists()
+
+
+def test_user_agent_names_the_learners_contact(srv: FixtureServer, tmp_path: Path) -> None:
+    """C6: requests identify paperfeed and, when configured, how to reach its user."""
+    from paperfeed import __version__
+    from paperfeed.config import load_config
+    from paperfeed.ingest import ingest
+
+    srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+    settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])
+    text = settings.config_path.read_text() + "settings:\n  contact: learner@example.org\n"
+    settings.config_path.write_text(text)
+
+    ingest(settings, load_config(settings.config_path))
+
+    agents = {r.headers["user-agent"] for r in srv.log}
+    assert agents == {f"paperfeed/{__version__} (+learner@example.org)"}
