@@ -1,6 +1,6 @@
 """The FAISS/BM25 cache: built from DuckDB, written atomically, checked and rebuilt on drift.
 
-RELIABILITY E1 (kill -9 during save_index: 0/20 unreadable, stale .tmp cleaned), E2 (4 drift
+RELIABILITY E1 (kill -9 during save_index: 0/20 unreadable, stale .tmp cleaned), E2 (5 drift
 scenarios detected and rebuilt, results all in the DB, recall equal to a fresh build) and E3.
 """
 
@@ -221,10 +221,32 @@ def _model_changed(store: Store, index_dir: Path) -> str:
     return "other-model"
 
 
+def _text_changed_and_reembedded(store: Store, index_dir: Path) -> str:
+    """Same ids, same count: only the content of a few items (and so their vectors) differs."""
+    changed = [
+        Item(
+            title=f"paper {i} rewritten",
+            summary=f"zeppelin hydrodynamics study number {i}",
+            url=f"https://example.org/p/{i}",
+            guid=f"g{i}",
+            kind="post",
+            published=datetime(2025, 1, 1 + i % 28, tzinfo=UTC),
+        )
+        for i in range(3)
+    ]
+    store.items.upsert(changed, "blog")
+    stored = store.items.get_many([store.items.resolve(it.url) for it in changed])
+    vectors = HashingEmbedder().encode([f"{s.title}\n\n{s.summary}" for s in stored])
+    store.vectors.put(
+        FAKE_MODEL, [(s.id, s.content_hash, v) for s, v in zip(stored, vectors, strict=True)]
+    )
+    return FAKE_MODEL
+
+
 @pytest.mark.parametrize(
     "scenario",
-    [_delete, _truncate, _rows_added, _model_changed],
-    ids=["index-deleted", "index-truncated", "db-rows-added", "model-changed"],
+    [_delete, _truncate, _rows_added, _model_changed, _text_changed_and_reembedded],
+    ids=["index-deleted", "index-truncated", "db-rows-added", "model-changed", "reembedded"],
 )
 def test_drift_is_detected_and_rebuilt(store: Store, tmp_path: Path, scenario) -> None:
     index_dir = tmp_path / "index"
@@ -239,7 +261,20 @@ def test_drift_is_detected_and_rebuilt(store: Store, tmp_path: Path, scenario) -
         got, _ = indexes.vectors.search(emb.query(WORDS[i]), 10)
         assert set(got.tolist()) <= db_ids
     assert _recall_vs_fresh(store, indexes, model) == 1.0
+    ids, matrix = store.vectors.load(model)
+    assert np.array_equal(np.asarray(indexes.vectors.matrix), matrix)  # no stale vector left
     assert not ix.load_or_rebuild(store, index_dir, model).rebuilt
+
+
+def test_reembedded_text_is_searchable_after_reload(store: Store, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    _text_changed_and_reembedded(store, index_dir)
+    indexes = ix.load_or_rebuild(store, index_dir, FAKE_MODEL)
+    target = store.items.resolve("https://example.org/p/0")
+    assert target in indexes.keywords.search("zeppelin", 3)[0].tolist()
+    query = HashingEmbedder().query("paper 0 rewritten\n\nzeppelin hydrodynamics study number 0")
+    assert int(indexes.vectors.search(query, 1)[0][0]) == target
 
 
 def test_deleted_manifest_or_garbage_manifest_rebuilds(store: Store, tmp_path: Path) -> None:

@@ -126,3 +126,22 @@ def test_rolled_back_put_stores_nothing(store: Store) -> None:
         raise RuntimeError("crash mid-batch")
     assert store.vectors.stats("m").count == 0
     assert store.vectors.models() == {}
+
+
+def test_content_checksum_follows_text_and_reembedding_but_not_ids(store: Store) -> None:
+    ids = add_items(store, 3)
+    store.vectors.put("m", [(i, h, unit(i)) for i, h in hashes(store).items()])
+    before = store.vectors.stats("m")
+    assert store.vectors.stats("m") == before  # stable while nothing changes
+    add_items(store, 3, summary="a rewritten abstract")  # same urls: same ids, new text
+    text_changed = store.vectors.stats("m")
+    assert text_changed.id_checksum == before.id_checksum and text_changed.count == 3
+    assert text_changed.content_checksum != before.content_checksum
+    h = hashes(store)
+    store.vectors.put("m", [(ids[0], h[ids[0]], unit(99))])  # re-embedded under the same id
+    reembedded = store.vectors.stats("m")
+    assert reembedded.id_checksum == before.id_checksum
+    assert reembedded.content_checksum not in (
+        before.content_checksum,
+        text_changed.content_checksum,
+    )

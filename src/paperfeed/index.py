@@ -9,7 +9,7 @@ moment leaves the old manifest pointing at a complete old generation, or the new
 complete new generation. On load the manifest and files are checked against
 `store.vectors.stats(model)`; any mismatch, missing or unreadable file means a rebuild.
 
-    index_dir/manifest.json        model, dim, count, max_id, id_checksum, kind, version, gen
+    index_dir/manifest.json        model, dim, count, max_id, id/content checksums, kind, gen
     index_dir/<gen>/ids.npy        int64 item ids, ascending (DuckDB ids are the index ids)
     index_dir/<gen>/vectors.npy    float32 (count, dim), L2-normalised, memory-mapped on load
     index_dir/<gen>/hnsw.faiss     only above the approximate threshold (HNSW over row numbers)
@@ -47,6 +47,7 @@ class _Stats(Protocol):
     max_id: int | None
     dim: int | None
     id_checksum: Any
+    content_checksum: Any
 
 
 class _Store(Protocol):
@@ -63,6 +64,7 @@ class Fingerprint:
     count: int
     max_id: int
     id_checksum: str
+    content_checksum: str = ""  # texts and vectors: a re-embedded item under the same id differs
 
     @classmethod
     def of(cls, model: str, stats: _Stats) -> Fingerprint:
@@ -72,6 +74,7 @@ class Fingerprint:
             int(stats.count),
             int(stats.max_id or 0),
             str(stats.id_checksum),
+            str(stats.content_checksum),
         )
 
 

@@ -3,7 +3,9 @@ content hash at the time it was embedded. All SQL with parameter binding.
 
 I/O rule: vectors enter and leave DuckDB only here, as little-endian float32 bytes in the BLOB
 column. Vectors of items no longer in `items` are ignored by `load` and `stats`, so the FAISS
-cache built from `load` and checked against `stats` always agrees with DuckDB.
+cache built from `load` and checked against `stats` always agrees with DuckDB. `stats` also
+fingerprints content (the item's and the vector's content hash and `embedded_at`), so an item whose
+text changed, or that was re-embedded under the same id, changes the stats too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import numpy as np
 # Knuth's multiplicative hash: the id checksum below is the sum of (id * K) mod 2**32.
 _CHECKSUM_K = 2654435761
 _CHECKSUM_MOD = 2**32
+
+# Per row: DuckDB's 64-bit hash of everything that makes the row's vector and text what they are.
+_CONTENT_HASH = "hash(e.item_id, e.content_hash, e.embedded_at, i.content_hash)"
 
 # Pending = no vector for the model with the item's current content hash. Written as NOT EXISTS:
 # DuckDB 2.0.0 ignores LIMIT on the equivalent LEFT JOIN ... WHERE e.item_id IS NULL OR ... form.
@@ -33,6 +38,7 @@ class VectorStats:
     max_id: int
     dim: int | None
     id_checksum: int
+    content_checksum: int = 0  # changes when any live item's text or vector changes
 
 
 def id_checksum(ids: np.ndarray | Sequence[int]) -> int:
@@ -115,17 +121,19 @@ class VectorRepo:
         return {int(item_id): np.frombuffer(blob, dtype="<f4").copy() for item_id, blob in rows}
 
     def stats(self, model: str) -> VectorStats:
-        """Count, max id, dimension and id checksum of what `load` would return, without loading."""
+        """Count, max id, dimension, id checksum and content checksum of what `load` would
+        return (and of the texts beside it), without loading."""
         row = self.conn.execute(
             "SELECT count(*), coalesce(max(e.item_id), 0), max(e.dim), "
-            f"coalesce(sum((e.item_id::HUGEINT * {_CHECKSUM_K}) % {_CHECKSUM_MOD}), 0) {_LIVE}",
+            f"coalesce(sum((e.item_id::HUGEINT * {_CHECKSUM_K}) % {_CHECKSUM_MOD}), 0), "
+            f"coalesce(sum({_CONTENT_HASH}::HUGEINT), 0) % {2**64} {_LIVE}",
             [model],
         ).fetchone()
         if row is None:  # an aggregate always returns a row; this only narrows the type
             return VectorStats(0, 0, None, 0)
-        count, max_id, dim, checksum = row
+        count, max_id, dim, checksum, content = row
         return VectorStats(
-            int(count), int(max_id), None if dim is None else int(dim), int(checksum)
+            int(count), int(max_id), None if dim is None else int(dim), int(checksum), int(content)
         )
 
     def models(self) -> dict[str, int]:
