@@ -8,6 +8,7 @@ waits at most a moment (see connection.connect).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
@@ -52,7 +53,8 @@ class Store:
         migrate(conn)
         return cls(conn, Path(":memory:"), read_only=False)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """One atomic step; nested calls join the outer transaction."""
         return transaction(self.conn)
 
     def checkpoint(self) -> None:
