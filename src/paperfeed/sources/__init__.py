@@ -7,10 +7,12 @@ list[Item]` never touches the network and raises only ParseError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from paperfeed.config import SourceConfig
-from paperfeed.models import Collected, SourceState
+from paperfeed.errors import SourceError
+from paperfeed.models import Collected, FetchResponse, Item, SourceState
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
@@ -18,6 +20,33 @@ if TYPE_CHECKING:
 
 class Adapter(Protocol):
     def __call__(self, source: SourceConfig, state: SourceState, http: HttpClient) -> Collected: ...
+
+
+def collect_page(
+    source: SourceConfig,
+    state: SourceState,
+    http: HttpClient,
+    *,
+    accept: str,
+    parse: Callable[[FetchResponse], list[Item]],
+) -> Collected:
+    """One conditional GET of the source's URL (or the URL it moved to for good); a 304 is
+    returned without parsing. Shared by the feed and html adapters."""
+    url = state.moved_to or source.url
+    if not url:
+        raise SourceError(f"source {source.name} has no url")
+    resp = http.fetch(
+        url, validators=state.validators, allow_private=source.allow_private, accept=accept
+    )
+    if resp.not_modified:
+        return Collected(items=[], not_modified=True, requests=1)
+    return Collected(
+        items=parse(resp),
+        validators=resp.validators,
+        moved_to=resp.moved_to,
+        requests=1,
+        bytes_read=len(resp.body),
+    )
 
 
 def adapter_for(source_type: str) -> Adapter:

@@ -26,9 +26,10 @@ import feedparser
 from dateutil import parser as dateutil_parser
 
 from paperfeed.config import SourceConfig
-from paperfeed.errors import ParseError, SourceError
+from paperfeed.errors import ParseError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.models import Collected, Item, SourceState
+from paperfeed.sources import collect_page
 from paperfeed.text import clean_text, outbound_links, safe_http_url
 
 if TYPE_CHECKING:
@@ -355,19 +356,12 @@ def parse(
 
 def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
     """Fetch the feed with the stored validators; a 304 is returned without parsing."""
-    url = state.moved_to or source.url
-    if not url:
-        raise SourceError(f"source {source.name} has no url")
-    resp = http.fetch(
-        url, validators=state.validators, allow_private=source.allow_private, accept=FEED_ACCEPT
-    )
-    if resp.not_modified:
-        return Collected(items=[], not_modified=True, requests=1)
-    items = parse(resp.body, source, base_url=resp.url, content_type=resp.content_type)
-    return Collected(
-        items=items,
-        validators=resp.validators,
-        moved_to=resp.moved_to,
-        requests=1,
-        bytes_read=len(resp.body),
+    return collect_page(
+        source,
+        state,
+        http,
+        accept=FEED_ACCEPT,
+        parse=lambda resp: parse(
+            resp.body, source, base_url=resp.url, content_type=resp.content_type
+        ),
     )

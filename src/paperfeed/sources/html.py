@@ -24,8 +24,9 @@ from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWar
 from bs4.element import Tag
 
 from paperfeed.config import SourceConfig
-from paperfeed.errors import ParseError, SourceError
+from paperfeed.errors import ParseError
 from paperfeed.models import Collected, Item, SourceState
+from paperfeed.sources import collect_page
 from paperfeed.sources.feed import RawEntry, parse_date, to_item
 from paperfeed.text import clean_text, safe_http_url
 
@@ -121,19 +122,10 @@ def parse(body: bytes, source: SourceConfig, base_url: str | None = None) -> lis
 
 def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
     """Fetch the page with the stored validators; a 304 is returned without parsing."""
-    url = state.moved_to or source.url
-    if not url:
-        raise SourceError(f"source {source.name} has no url")
-    resp = http.fetch(
-        url, validators=state.validators, allow_private=source.allow_private, accept=HTML_ACCEPT
-    )
-    if resp.not_modified:
-        return Collected(items=[], not_modified=True, requests=1)
-    items = parse(resp.body, source, base_url=resp.url)
-    return Collected(
-        items=items,
-        validators=resp.validators,
-        moved_to=resp.moved_to,
-        requests=1,
-        bytes_read=len(resp.body),
+    return collect_page(
+        source,
+        state,
+        http,
+        accept=HTML_ACCEPT,
+        parse=lambda resp: parse(resp.body, source, base_url=resp.url),
     )
