@@ -238,16 +238,22 @@ def test_poisoned_source_does_not_touch_the_others(srv: FixtureServer, tmp_path:
 
 
 def test_unreachable_machine_reports_every_source_without_disabling(tmp_path: Path) -> None:
-    """Offline: every source fails to connect; each is reported, none is counted as broken."""
+    """Offline: every source fails to connect; each is reported and recorded (the digest's
+    "needs attention" lists it), none is counted as broken."""
+    from paperfeed.digest import attention
+
     with FixtureServer() as gone:
         dead = [gone.url(f"/feed{i}") for i in range(3)]
     settings = write_config(tmp_path, [feed_source(f"s{i}", url) for i, url in enumerate(dead)])
     for _ in range(4):
         report = run(settings)
+        assert report.offline
         assert {s.status for s in report.sources} == {"failed"}
         assert all(s.error for s in report.sources)
     with Store.open(settings.db_path, read_only=True) as store:
-        assert all(not store.sources.get(f"s{i}").disabled for i in range(3))
+        states = store.sources.all()
+    assert all(not s.disabled and s.consecutive_failures == 0 for s in states.values())
+    assert [a.source for a in attention(states)] == ["s0", "s1", "s2"]
     assert item_keys(settings) == set()
 
 

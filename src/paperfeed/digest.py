@@ -151,7 +151,8 @@ class DigestInputs:
 
 
 def snippet(summary: str, sentences: int = 2, limit: int = 400) -> str:
-    parts = _SENTENCE_END.split(plain(summary))
+    # only the head can reach the snippet: cleaning a whole long abstract costs more than ranking
+    parts = _SENTENCE_END.split(plain(summary[: 4 * limit]))
     return plain(" ".join(parts[:sentences]), limit)
 
 
@@ -200,6 +201,8 @@ def attention(states: dict[str, SourceState]) -> list[Attention]:
                     f"{state.last_error or 'unknown error'}",
                 )
             )
+        elif state.last_status == "unreachable":
+            found.append(Attention(name, f"unreachable (offline?): {state.last_error}"))
         if state.moved_to:
             found.append(Attention(name, f"moved to {state.moved_to}: update sources.yaml"))
     return found

@@ -93,6 +93,7 @@ class SourceSummary:
 @dataclass(frozen=True, slots=True)
 class IngestReport:
     sources: list[SourceSummary]
+    offline: bool = False  # no source could be reached at all: failures were not counted
 
     @property
     def failed(self) -> list[SourceSummary]:
@@ -295,11 +296,13 @@ def _store_failure(
     store: Store, result: SourceResult, base: SourceSummary, now: datetime, count_failure: bool
 ) -> SourceSummary:
     name = result.source.name
+    kind = result.error_kind or "error"
     if not count_failure:
+        store.sources.record_unreachable(name, kind=kind, message=result.error or "", now=now)
         return replace(base, status="failed", requests=result.attempts)
     state = store.sources.record_failure(
         name,
-        kind=result.error_kind or "error",
+        kind=kind,
         message=result.error or "",
         now=now,
         disable_after=DISABLE_AFTER_FAILURES,
@@ -373,7 +376,10 @@ def ingest(
     finally:
         if owns_http:
             client.close()
-    return IngestReport(store_results(settings, results, now(), on_source_done))
+    summaries = store_results(settings, results, now(), on_source_done)
+    position = {s.name: i for i, s in enumerate(sources)}
+    summaries.sort(key=lambda summary: position[summary.name])
+    return IngestReport(summaries, offline=looks_offline(results))
 
 
 def _collect_all(
@@ -419,5 +425,4 @@ def store_results(
             if on_source_done is not None:
                 on_source_done(summary)
         store.checkpoint()
-    order = {s.name: i for i, s in enumerate(r.source for r in results)}
-    return sorted(summaries, key=lambda s: order[s.name])
+    return summaries

@@ -47,6 +47,7 @@ def ingest_command(app: App, only: tuple[str, ...], no_embed: bool, as_json: boo
                 "sources": [s.as_dict() for s in report.sources],
                 **report.totals(),
                 "embedded": embedded,
+                "offline": report.offline,
                 "exit_code": report.exit_code,
             }
         )
@@ -97,6 +98,11 @@ def _print_summary(report: IngestReport, embedded: int | None) -> None:
     if embedded is not None:
         line += f"; {embedded} embedded"
     click.echo(line)
+    if report.offline:
+        click.echo(
+            "no source could be reached: is this machine offline? "
+            "Failures were recorded but not counted towards disabling sources."
+        )
 
 
 def _note(summary: SourceSummary) -> str:

@@ -49,6 +49,11 @@ _FAILURE = """
     WHERE name = $1
 """
 
+_UNREACHABLE = """
+    UPDATE source_state SET last_status = 'unreachable', last_error = $2, last_attempt_at = $3
+    WHERE name = $1
+"""
+
 _DEFERRED = """
     UPDATE source_state SET retry_after = $2, last_status = 'deferred', last_attempt_at = $3
     WHERE name = $1
@@ -158,6 +163,14 @@ class SourceStateRepo:
             self.conn.execute(_FAILURE, [name, message, now, disable_after, reason])
             self.conn.execute(_LOG_ERROR, [now, name, kind, message])
         return self.get(name)
+
+    def record_unreachable(self, name: str, *, kind: str, message: str, now: datetime) -> None:
+        """A failure that says nothing about the source (this machine is offline): logged and
+        shown, but not counted towards disabling it."""
+        with transaction(self.conn):
+            self.conn.execute(_ENSURE, [name])
+            self.conn.execute(_UNREACHABLE, [name, message, now])
+            self.conn.execute(_LOG_ERROR, [now, name, kind, message])
 
     def record_deferred(self, name: str, *, until: datetime, message: str, now: datetime) -> None:
         """The server asked us to come back later: not a failure, the counter stays."""
