@@ -7,7 +7,13 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+pip_install() {
+    # Some machines carry pip settings that warn once per package about missing local indexes;
+    # those lines are noise, everything else (and pip's exit status) comes through.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+        | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
+pip_install --upgrade pip
+pip_install "torch==2.13.0"
+pip_install -e ".[dev]"
 echo "paperfeed is installed in .venv"
