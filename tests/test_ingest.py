@@ -14,6 +14,7 @@ from conftest import shared_path
 from ingest_helpers import by_name, feed_source, item_count, item_keys, run, write_config
 from server import FixtureServer, redirect, static, status
 
+from paperfeed.settings import Settings
 from paperfeed.sources import feed as feed_module
 from paperfeed.store import Store
 
@@ -198,6 +199,8 @@ def test_failing_source_is_disabled_after_three_and_recovers(
         with Store.open(settings.db_path, read_only=True) as store:
             state = store.sources.get("flaky")
         failures.append((state.consecutive_failures, state.disabled))
+        if state.disabled:
+            assert "flaky" in _needs_attention(settings)
 
     assert failures[:3] == [(1, False), (2, False), (3, True)]
     assert failures[3:] == [(3, True), (3, True)]
@@ -209,6 +212,18 @@ def test_failing_source_is_disabled_after_three_and_recovers(
     assert by_name(report)["flaky"].status in ("new", "unchanged")
     with Store.open(settings.db_path, read_only=True) as store:
         assert store.sources.get("flaky").consecutive_failures == 0
+
+
+def _needs_attention(settings: Settings) -> str:
+    """The "Needs attention" section of a dry-run digest, produced through the CLI."""
+    from click.testing import CliRunner
+
+    from paperfeed.cli import main
+
+    args = ["--home", str(settings.home), "--config", str(settings.config_path)]
+    result = CliRunner().invoke(main, [*args, "digest", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    return result.output.split("## Needs attention", 1)[1]
 
 
 def test_poisoned_source_does_not_touch_the_others(srv: FixtureServer, tmp_path: Path) -> None:
