@@ -161,6 +161,48 @@ def test_keyword_index_finds_exact_compound_term(tmp_path: Path) -> None:
     assert int(indexes.keywords.search("llama", 3)[0][0]) == target
 
 
+def _zipf_corpus(n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, 301)
+    words = rng.choice(300, size=(n, 30), p=weights / weights.sum())
+    return [" ".join(f"w{w}" for w in row) for row in words]
+
+
+def test_keyword_scores_equal_bm25s_own_scoring() -> None:
+    texts = _zipf_corpus(300, seed=3)
+    ids = np.arange(10, 310, dtype=np.int64)
+    kw = ix.KeywordIndex.build(ids, texts)
+    for query in ["w0 w5 w150", "w1 w1 w299", "nothing here", "w0"]:
+        tokens = [t for t in ix.tokenize(query) if t in kw.bm25.vocab_dict]
+        want = kw.bm25.get_scores(tokens) if tokens else np.zeros(len(ids))
+        np.testing.assert_allclose(kw.scores(query), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pruned_top_equals_ranking_every_document(seed: int) -> None:
+    """Max-score pruning must return exactly the top of the full score vector, also with
+    excluded rows, an allowlist, and queries of only common, only rare or mixed words."""
+    texts = _zipf_corpus(500, seed=seed)
+    ids = np.arange(1, 501, dtype=np.int64)
+    kw = ix.KeywordIndex.build(ids, texts)
+    rng = np.random.default_rng(seed)
+    exclude = rng.choice(500, size=5, replace=False)
+    allow = np.sort(rng.choice(500, size=200, replace=False))
+    queries = ["w0 w1", "w250 w280", "w0 w2 w120 w260", "w0 w0 w199", "w3 unknown"]
+    for query in queries:
+        for allow_rows, exclude_rows in [(None, None), (None, exclude), (allow, exclude)]:
+            rows, total = kw.top(query, 10, allow_rows, exclude_rows)
+            full = kw.scores(query)
+            if allow_rows is not None:
+                full[np.setdiff1d(np.arange(500), allow_rows)] = 0
+            if exclude_rows is not None:
+                full[exclude_rows] = 0
+            np.testing.assert_allclose(total, full, rtol=1e-5, atol=1e-6)
+            want = ix.top_k(np.where(full > 0, full, -np.inf), 10)
+            np.testing.assert_allclose(total[rows], full[want], rtol=1e-5)
+            assert not set(rows.tolist()) & set(exclude_rows if exclude_rows is not None else [])
+
+
 def test_tokenize_keeps_compounds_and_parts() -> None:
     assert ix.tokenize("GPT-4o beats Llama-3.1") == [
         "gpt-4o",

@@ -39,6 +39,9 @@ APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASUR
 HNSW_M = 32
 HNSW_EF_SEARCH = 64  # recall@10 >= 0.95 on real MiniLM vectors: see benchmarks/bench_search.py
 MANIFEST = "manifest.json"
+# BM25: a query word found in more than this share of documents counts as common (max-score
+# pruning in KeywordIndex.top); a tuning knob only, results are exact whatever its value.
+COMMON_TERM_SHARE = 0.05
 _TOKEN = re.compile(r"\w+(?:[-.+]\w+)*")
 
 
@@ -201,17 +204,76 @@ class KeywordIndex:
             bm25.index(corpus, show_progress=False)
         return cls(ids, bm25)
 
+    def _postings(self, query: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(document rows, BM25 weights) of each query token in the vocabulary; a repeated token
+        counts again, as in bm25s's own scoring."""
+        if len(self.ids) == 0:
+            return []
+        vocab, arrays = self.bm25.vocab_dict, self.bm25.scores
+        indptr, rows, weights = arrays["indptr"], arrays["indices"], arrays["data"]
+        found = []
+        for token in tokenize(query):
+            token_id = vocab.get(token)
+            if token_id is not None:
+                start, end = int(indptr[token_id]), int(indptr[token_id + 1])
+                found.append((rows[start:end], weights[start:end]))
+        return found
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (0 where no query term occurs)."""
-        tokens = tokenize(query)
-        if len(self.ids) == 0 or not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        for rows, weights in self._postings(query):
+            np.add.at(total, rows, weights)
+        return total
+
+    def top(
+        self,
+        query: str,
+        k: int,
+        allow_rows: np.ndarray | None = None,
+        exclude_rows: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of the k best matching documents, best first; every document's score).
+
+        Exact, but avoids ranking every document when a query mixes rare and very common
+        words (max-score pruning): the documents holding a rare word are ranked first, and
+        that ranking stands when no document holding only common words could beat its k-th
+        score (the sum of the common words' largest weights is below it)."""
+        postings = self._postings(query)
+        common_len = max(len(self.ids) * COMMON_TERM_SHARE, 1)
+        rare = [p for p in postings if len(p[0]) <= common_len]
+        common = [p for p in postings if len(p[0]) > common_len]
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        for rows, weights in rare:
+            np.add.at(total, rows, weights)
+        early = np.flatnonzero(total) if rare and common and allow_rows is None else None
+        for rows, weights in common:
+            np.add.at(total, rows, weights)
+        if allow_rows is not None:
+            total = _only(total, allow_rows)
+        if exclude_rows is not None and len(exclude_rows):
+            total[exclude_rows] = 0.0
+        if early is not None:
+            best = _best_rows(total, early[total[early] > 0], k)
+            bound = sum(float(weights.max()) for _, weights in common)
+            if len(best) == k and bound * (1 + 1e-5) < total[best[-1]]:
+                return best, total
+        return _best_rows(total, np.flatnonzero(total), k), total
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.scores(query)
-        rows = top_k(np.where(scores > 0, scores, -np.inf), k)
+        rows, scores = self.top(query, k)
         return self.ids[rows], scores[rows]
+
+
+def _only(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    kept = np.zeros_like(scores)
+    kept[rows] = scores[rows]
+    return kept
+
+
+def _best_rows(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The candidate rows with the k highest scores, best first."""
+    return np.asarray(candidates[top_k(scores[candidates], k)], dtype=np.int64)
 
 
 @dataclass

@@ -112,13 +112,8 @@ def hybrid_rank(
     """(id, fused score) for the best `limit` candidates from either side, best first."""
     vec, kw = indexes.vectors, indexes.keywords
     excluded = np.asarray(list(exclude), dtype=np.int64)
-    kw_all = kw.scores(query_text)
-    if allow_ids is not None:
-        keep = np.full(len(kw_all), -np.inf, dtype=np.float32)
-        keep[vec.rows(allow_ids)] = 0.0
-        kw_all = kw_all + keep
-    kw_all[vec.rows(excluded)] = -np.inf
-    rows = top_k(np.where(kw_all > 0, kw_all, -np.inf), limit)
+    allow_rows = vec.rows(allow_ids) if allow_ids is not None else None
+    rows, kw_all = kw.top(query_text, limit, allow_rows, vec.rows(excluded))
     if query_vector is not None:
         dense_ids, _ = vec.search(query_vector, limit + len(excluded), allow_ids)
         dense_ids = dense_ids[~np.isin(dense_ids, excluded)][:limit]
@@ -130,7 +125,7 @@ def hybrid_rank(
         if query_vector is not None
         else np.zeros(len(rows))
     )
-    fused = fuse(dense, np.maximum(kw_all[rows], 0.0), fusion)
+    fused = fuse(dense, kw_all[rows], fusion)
     best = top_k(fused, limit)
     return [(int(vec.ids[rows[i]]), float(fused[i])) for i in best]
 
