@@ -24,6 +24,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class PaperfeedGroup(click.Group):
+    """Imports command modules on demand (see `paperfeed.cli.load_commands`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and self is main:
+            from paperfeed.cli import load_commands
+
+            load_commands(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if self is main:
+            from paperfeed.cli import load_commands
+
+            load_commands()
+        return super().list_commands(ctx)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
