@@ -1,20 +1,18 @@
-"""The weekly digest: gather → build (pure) → render (paperfeed.render) → write → record.
+"""The weekly digest: gather → build (pure, paperfeed.digest_build) → render → write → record.
 
 I/O rule: `gather` reads the store (items, vectors, marks, sent items, source states) and calls
 the query encoder for the focus-area descriptions; `build_digest` is pure and returns a `Digest`
 (plain data); `write_digest` writes the markdown atomically (temp file, fsync, os.replace) and
 `record_digest` stores what was sent, so no item is ever sent twice. `--dry-run` stops after
-rendering. Nothing here builds SQL.
+rendering. Nothing here builds SQL. The pure names are re-exported from here.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,350 +21,59 @@ import numpy as np
 
 from paperfeed import rank
 from paperfeed.config import Config, FocusArea
-from paperfeed.keys import parse_arxiv_id
-from paperfeed.models import SourceState
-from paperfeed.render import plain, render_markdown
+from paperfeed.digest_build import (
+    EXPLAINED_LOOKBACK,
+    Attention,
+    Digest,
+    DigestEntry,
+    DigestInputs,
+    DigestOptions,
+    Encoder,
+    ProgressRow,
+    Section,
+    attention,
+    build_digest,
+    code_link,
+    estimate_minutes,
+    item_url,
+    papers_linked,
+    period_of,
+    snippet,
+)
+from paperfeed.render import render_markdown
 from paperfeed.store.digests import SentItem
 from paperfeed.store.items import StoredItem
 
 if TYPE_CHECKING:
     from paperfeed.store import Store
 
-Encoder = Callable[[str], np.ndarray]
-
-EXPLAINED_LOOKBACK = timedelta(days=60)  # posts this much older than the window still explain
-EXPLAINED_SIMILARITY = 0.85  # a post this close to a paper explains it even without a link
-NEAREST_READ_SIMILARITY = 0.3
-_CODE_URL = re.compile(
-    r"https?://(?:www\.)?(github\.com|gitlab\.com|huggingface\.co)/"
-    r"([A-Za-z0-9][A-Za-z0-9_.-]{0,99})/([A-Za-z0-9][A-Za-z0-9_.-]{0,99})"
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOptions:
-    window_start: datetime
-    window_end: datetime
-    per_area: int = 5
-    highlights: int = 5
-    budget_minutes: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestEntry:
-    item: StoredItem
-    area: str
-    score: float
-    minutes: int
-    why: str
-    url: str | None
-    source: str | None
-    snippet: str = ""
-    code_url: str | None = None
-    explained_in: tuple[tuple[str, str | None], ...] = ()  # (post title, post url)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "id": self.item.id,
-            "arxiv_id": self.item.arxiv_id,
-            "title": self.item.title,
-            "url": self.url,
-            "score": round(self.score, 6),
-            "why": self.why,
-            "minutes": self.minutes,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    focus_area: str
-    entries: tuple[DigestEntry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressRow:
-    area: str
-    read: int
-    goal: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Attention:
-    source: str
-    problem: str
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    period: str
-    window_start: datetime
-    window_end: datetime
-    created_at: datetime
-    sections: tuple[Section, ...]
-    highlights: tuple[DigestEntry, ...] = ()
-    progress: tuple[ProgressRow, ...] = ()
-    attention: tuple[Attention, ...] = ()
-
-    @property
-    def entries(self) -> list[DigestEntry]:
-        return [e for s in self.sections for e in s.entries] + list(self.highlights)
-
-    def as_json(self) -> dict[str, object]:
-        sections: list[dict[str, object]] = [
-            {"focus_area": s.focus_area, "items": [e.as_json() for e in s.entries]}
-            for s in self.sections
-        ]
-        if self.highlights:
-            sections.append({"focus_area": None, "items": [e.as_json() for e in self.highlights]})
-        return {
-            "window": {
-                "start": self.window_start.isoformat(),
-                "end": self.window_end.isoformat(),
-                "period": self.period,
-            },
-            "sections": sections,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DigestInputs:
-    """Everything `build_digest` needs, already read from the store."""
-
-    focus_areas: Sequence[FocusArea]
-    area_vectors: np.ndarray  # (k, d)
-    items: Sequence[StoredItem]  # candidates: in the window, never sent before
-    vectors: np.ndarray  # (n, d), zero rows where an item has no vector yet
-    feedback_items: Sequence[StoredItem] = ()
-    feedback: rank.Feedback | None = None
-    posts: Sequence[StoredItem] = ()  # blog/newsletter items that may explain a paper
-    post_vectors: np.ndarray | None = None
-    source_weights: dict[str, float] = field(default_factory=dict)
-    source_states: dict[str, SourceState] = field(default_factory=dict)
-    read_per_area: dict[str, int] = field(default_factory=dict)
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-# ---------------------------------------------------------------- pure pieces
-
-
-def snippet(summary: str, sentences: int = 2, limit: int = 400) -> str:
-    # only the head can reach the snippet: cleaning a whole long abstract costs more than ranking
-    parts = _SENTENCE_END.split(plain(summary[: 4 * limit]))
-    return plain(" ".join(parts[:sentences]), limit)
-
-
-def code_link(text: str) -> str | None:
-    """A repository URL named in the text, rebuilt from its checked parts (never copied)."""
-    found = _CODE_URL.search(text or "")
-    if not found:
-        return None
-    host, owner, repo = found.groups()
-    repo = repo.rstrip(".").removesuffix(".git")
-    return f"https://{host.lower()}/{owner}/{repo}" if repo else None
-
-
-def estimate_minutes(item: StoredItem) -> int:
-    """Papers: 15 min plus 1 per 40 abstract words (max 30). Posts: 230 words a minute, min 3."""
-    words = len(item.summary.split())
-    if item.kind == "paper":
-        return min(30, 15 + words // 40)
-    return max(3, math.ceil(words / 230))
-
-
-def item_url(item: StoredItem) -> str | None:
-    if item.arxiv_id:
-        return f"https://arxiv.org/abs/{item.arxiv_id}"
-    return item.url
-
-
-def period_of(window_end: datetime) -> str:
-    year, week, _ = (window_end - timedelta(microseconds=1)).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def attention(states: dict[str, SourceState]) -> list[Attention]:
-    """Sources the learner should look at: disabled, failing, or moved."""
-    found = []
-    for name in sorted(states):
-        state = states[name]
-        if state.disabled:
-            why = state.disabled_reason or state.last_error or "disabled"
-            found.append(Attention(name, f"disabled: {why}"))
-        elif state.consecutive_failures > 0:
-            found.append(
-                Attention(
-                    name,
-                    f"failing ({state.consecutive_failures} in a row): "
-                    f"{state.last_error or 'unknown error'}",
-                )
-            )
-        elif state.last_status == "unreachable":
-            found.append(Attention(name, f"unreachable (offline?): {state.last_error}"))
-        if state.moved_to:
-            found.append(Attention(name, f"moved to {state.moved_to}: update sources.yaml"))
-    return found
-
-
-def _rank_areas(inputs: DigestInputs) -> list[rank.Area]:
-    return [
-        rank.Area(f.name, inputs.area_vectors[i], tuple(f.keywords), f.weight, f.description)
-        for i, f in enumerate(inputs.focus_areas)
-    ]
-
-
-def _candidates(inputs: DigestInputs) -> rank.Candidates:
-    items = inputs.items
-    ages = [
-        (inputs.now - (i.published_at or i.first_seen_at)).total_seconds() / 86400 for i in items
-    ]
-    weights = [
-        max((inputs.source_weights.get(s, 1.0) for s in i.sources), default=1.0) for i in items
-    ]
-    return rank.Candidates(
-        inputs.vectors,
-        [i.title for i in items],
-        [i.summary for i in items],
-        np.asarray(ages, dtype=np.float64),
-        np.asarray(weights, np.float64),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Ranked:
-    """The window's scores: (n, k) per area, each item's one area."""
-
-    scores: np.ndarray
-    area_of: np.ndarray
-    areas: list[rank.Area]
-    linked: dict[str, set[int]]  # arXiv id -> posts linking to it
-
-
-def _why(inputs: DigestInputs, ranked: _Ranked, index: int) -> str:
-    item, area = inputs.items[index], ranked.areas[int(ranked.area_of[index])]
-    parts = [f"matches {area.name}"]
-    hits = rank.matched_keywords(item.title, item.summary, area.keywords)
-    if hits:
-        parts.append("keywords: " + ", ".join(hits[:4]))
-    feedback = inputs.feedback
-    if feedback is not None and len(inputs.feedback_items) and (feedback.labels > 0).any():
-        sims = np.where(feedback.labels > 0, feedback.vectors @ inputs.vectors[index], -1.0)
-        best = int(np.argmax(sims))
-        if sims[best] >= NEAREST_READ_SIMILARITY:
-            parts.append(
-                f"close to {plain(inputs.feedback_items[best].title, 100)!r}, which you read"
-            )
-    return "; ".join(parts)
-
-
-def papers_linked(posts: Sequence[StoredItem]) -> dict[str, set[int]]:
-    """arXiv id -> indices of the posts whose links point at that paper."""
-    linked: dict[str, set[int]] = {}
-    for index, post in enumerate(posts):
-        for url in post.links:
-            parsed = parse_arxiv_id(url)
-            if parsed:
-                linked.setdefault(parsed[0], set()).add(index)
-    return linked
-
-
-def _explained_in(
-    inputs: DigestInputs, ranked: _Ranked, index: int
-) -> tuple[tuple[str, str | None], ...]:
-    paper = inputs.items[index]
-    if paper.kind != "paper" or not inputs.posts:
-        return ()
-    close = np.zeros(len(inputs.posts), dtype=bool)
-    if inputs.post_vectors is not None and len(inputs.post_vectors):
-        close = inputs.post_vectors @ inputs.vectors[index] >= EXPLAINED_SIMILARITY
-    linked = ranked.linked.get(paper.arxiv_id or "", set())
-    return tuple(
-        (post.title, post.url) for i, post in enumerate(inputs.posts) if i in linked or close[i]
-    )[:3]
-
-
-def _entry(inputs: DigestInputs, ranked: _Ranked, index: int) -> DigestEntry:
-    item = inputs.items[index]
-    area = int(ranked.area_of[index])
-    return DigestEntry(
-        item=item,
-        area=ranked.areas[area].name,
-        score=float(ranked.scores[index, area]),
-        minutes=estimate_minutes(item),
-        why=_why(inputs, ranked, index),
-        url=item_url(item),
-        source=item.sources[0] if item.sources else None,
-        snippet=snippet(item.summary),
-        code_url=code_link(item.summary),
-        explained_in=_explained_in(inputs, ranked, index),
-    )
-
-
-def _pick(inputs: DigestInputs, ranked: _Ranked, members: np.ndarray, k: int) -> list[int]:
-    """MMR over `members` (indices into the window) by their own area's score."""
-    if not len(members) or k <= 0:
-        return []
-    own = ranked.scores[members, ranked.area_of[members]]
-    return [int(members[i]) for i in rank.mmr(inputs.vectors[members], own, k)]
-
-
-def _within_budget(entries: list[DigestEntry], budget: float | None) -> set[int]:
-    """Ids chosen by score until the estimated minutes are spent (all, without a budget)."""
-    if budget is None:
-        return {e.item.id for e in entries}
-    chosen, spent = set(), 0.0
-    for entry in sorted(entries, key=lambda e: -e.score):
-        if spent + entry.minutes <= budget:
-            chosen.add(entry.item.id)
-            spent += entry.minutes
-    return chosen
-
-
-def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
-    """Rank, assign, diversify and describe the window's items. Pure."""
-    areas = _rank_areas(inputs)
-    scores = rank.area_scores(_candidates(inputs), areas, inputs.feedback)
-    ranked = _Ranked(scores, rank.assign(scores, areas), areas, papers_linked(inputs.posts))
-    is_paper = np.array([i.kind == "paper" for i in inputs.items], dtype=bool)
-    per_area = [
-        [
-            _entry(inputs, ranked, i)
-            for i in _pick(
-                inputs, ranked, np.flatnonzero(is_paper & (ranked.area_of == j)), options.per_area
-            )
-        ]
-        for j in range(len(areas))
-    ]
-    posts = (
-        [
-            _entry(inputs, ranked, i)
-            for i in _pick(inputs, ranked, np.flatnonzero(~is_paper), options.highlights)
-        ]
-        if areas
-        else []
-    )
-    keep = _within_budget([e for s in per_area for e in s] + posts, options.budget_minutes)
-    sections = tuple(
-        Section(a.name, tuple(e for e in s if e.item.id in keep))
-        for a, s in zip(areas, per_area, strict=True)
-    )
-    progress = tuple(
-        ProgressRow(f.name, inputs.read_per_area.get(f.name, 0), f.weekly_goal)
-        for f in inputs.focus_areas
-    )
-    return Digest(
-        period_of(options.window_end),
-        options.window_start,
-        options.window_end,
-        inputs.now,
-        sections,
-        tuple(e for e in posts if e.item.id in keep),
-        progress,
-        tuple(attention(inputs.source_states)),
-    )
-
-
-# ---------------------------------------------------------------- I/O at the edges
+__all__ = [
+    "Attention",
+    "Digest",
+    "DigestEntry",
+    "DigestInputs",
+    "DigestOptions",
+    "DigestRun",
+    "Encoder",
+    "ProgressRow",
+    "Section",
+    "attention",
+    "build_digest",
+    "code_link",
+    "default_window",
+    "digest_path",
+    "encode_areas",
+    "estimate_minutes",
+    "gather",
+    "item_areas",
+    "item_url",
+    "papers_linked",
+    "period_of",
+    "record_digest",
+    "run_digest",
+    "snippet",
+    "write_digest",
+]
 
 
 def default_window(now: datetime, days: int = 7) -> tuple[datetime, datetime]:

@@ -19,12 +19,13 @@ each area's list is diversified with MMR, never keeping two near-identical items
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 MIN_MODEL_POSITIVES = 10
 NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
@@ -32,11 +33,16 @@ NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 
 @dataclass(frozen=True, slots=True)
 class Weights:
+    """Signal weights, chosen on the weeks 2024-02-12..16 and 2023-10-16..20 of the arXiv
+    snapshot (benchmarks/bench_rank.py reports on other weeks). The keyword signal scored no
+    better than BM25 of the same keywords there, so it only explains ("why this")."""
+
     semantic: float = 1.0
-    keyword: float = 0.3
-    bm25: float = 0.6
-    feedback: float = 0.5
-    model: float = 0.5
+    keyword: float = 0.0
+    bm25: float = 1.0
+    rocchio: float = 0.5  # how far the learner's reads move an area's query
+    rocchio_full: float = 10.0  # positives at which that move reaches its full size
+    model: float = 1.0
     recency: float = 0.1
     source: float = 0.3
 
@@ -95,18 +101,10 @@ def keyword_scores(
     titles: Sequence[str], summaries: Sequence[str], keywords: Sequence[str]
 ) -> np.ndarray:
     """(n,) keyword relevance: 2 per keyword in the title, 1 per keyword in the summary."""
-    patterns = [_phrase(k.strip()) for k in keywords if k.strip()]
-    scores = np.zeros(len(titles))
-    if not patterns:
-        return scores
-    for i, (title, summary) in enumerate(zip(titles, summaries, strict=True)):
-        low_title, low_summary = title.lower(), summary.lower()
-        hits = sum(2 * bool(p.search(low_title)) + bool(p.search(low_summary)) for p in patterns)
-        scores[i] = math.log1p(hits)
-    return scores
+    return Corpus.of(titles, summaries).keyword_scores(keywords)
 
 
-_TOKEN = re.compile(r"[a-z0-9]+")
+_TOKEN = re.compile(r"[a-z0-9]{2,}")  # maximal alphanumeric runs of two characters or more
 _STOPWORDS = frozenset(
     [
         "a",
@@ -143,11 +141,19 @@ _STOPWORDS = frozenset(
 
 
 def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1]
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return [_tokens(t) for t in texts]
+
+
+def _okapi(tf: np.ndarray, lengths: np.ndarray, df: np.ndarray, k1: float, b: float) -> np.ndarray:
+    """(n,) BM25 from term counts (n, q), document lengths (n,) and document frequencies (q,)."""
+    n = len(lengths)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+    norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0))
+    return np.asarray((tf * (k1 + 1) / (tf + norm[:, None])) @ idf)
 
 
 def bm25(docs: Sequence[Sequence[str]], query: str, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
@@ -155,18 +161,67 @@ def bm25(docs: Sequence[Sequence[str]], query: str, k1: float = 1.5, b: float = 
     terms = sorted(set(_tokens(query)))
     if not terms or not docs:
         return np.zeros(len(docs))
-    index = {term: j for j, term in enumerate(terms)}
-    tf = np.zeros((len(docs), len(terms)))
-    for i, doc in enumerate(docs):
-        for token in doc:
-            j = index.get(token)
-            if j is not None:
-                tf[i, j] += 1
+    tf = np.array([[doc.count(term) for term in terms] for doc in docs], dtype=np.float64)
     lengths = np.array([len(d) for d in docs], dtype=np.float64)
-    df = (tf > 0).sum(axis=0)
-    idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
-    norm = k1 * (1 - b + b * lengths / max(lengths.mean(), 1.0))
-    return np.asarray((tf * (k1 + 1) / (tf + norm[:, None])) @ idf)
+    return _okapi(tf, lengths, (tf > 0).sum(axis=0), k1, b)
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """The window's texts, lowercased and tokenized once for every area (the per-area work is
+    then vectorised): token ids in one flat array with the document each token belongs to."""
+
+    titles: list[str]  # lowercased
+    summaries: list[str]  # lowercased
+    vocab: dict[str, int]
+    token_ids: np.ndarray  # (T,) stopwords left out
+    doc_of: np.ndarray  # (T,)
+    lengths: np.ndarray  # (n,)
+
+    @classmethod
+    def of(cls, titles: Sequence[str], summaries: Sequence[str]) -> Corpus:
+        low_titles = [t.lower() for t in titles]
+        low_summaries = [s.lower() for s in summaries]
+        vocab: dict[str, int] = {}
+        fresh = itertools.count()
+        ids, lengths = [], []
+        for title, summary in zip(low_titles, low_summaries, strict=True):
+            found = _TOKEN.findall(title) + _TOKEN.findall(summary)
+            ids.append(list(map(vocab.setdefault, found, fresh)))
+            lengths.append(len(found))
+        flat = np.fromiter(itertools.chain.from_iterable(ids), np.int64)
+        doc_of = np.repeat(np.arange(len(ids)), lengths)
+        stop = np.array([vocab[w] for w in _STOPWORDS if w in vocab], dtype=np.int64)
+        keep = ~np.isin(flat, stop)
+        counts = np.bincount(doc_of[keep], minlength=len(ids)).astype(np.float64)
+        return cls(low_titles, low_summaries, vocab, flat[keep], doc_of[keep], counts)
+
+    def bm25(self, query: str, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
+        """(n,) Okapi BM25 of `query` over the corpus, IDF taken over the corpus."""
+        n = len(self.lengths)
+        terms = sorted({self.vocab[t] for t in _tokens(query) if t in self.vocab})
+        if not terms or n == 0:
+            return np.zeros(n)
+        column = np.full(max(self.vocab.values()) + 1, -1, dtype=np.int64)
+        column[terms] = np.arange(len(terms))
+        hit = column[self.token_ids]
+        mask = hit >= 0
+        tf = np.bincount(
+            self.doc_of[mask] * len(terms) + hit[mask], minlength=n * len(terms)
+        ).reshape(n, len(terms))
+        return _okapi(tf.astype(np.float64), self.lengths, (tf > 0).sum(axis=0), k1, b)
+
+    def keyword_scores(self, keywords: Sequence[str]) -> np.ndarray:
+        """(n,) log(1 + 2 per keyword in the title + 1 per keyword in the summary)."""
+        hits = np.zeros(len(self.titles))
+        for keyword in {k.strip().lower() for k in keywords if k.strip()}:
+            pattern = _phrase(keyword)
+            for texts, points in ((self.titles, 2), (self.summaries, 1)):
+                for i, text in enumerate(texts):
+                    # the substring test is a fast filter: the pattern needs the keyword itself
+                    if keyword in text and pattern.search(text):
+                        hits[i] += points
+        return np.log1p(hits)
 
 
 def attribute(
@@ -187,9 +242,29 @@ def _centroid(rows: np.ndarray) -> np.ndarray:
     return np.asarray(mean / norm if norm > 0 else mean)
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return np.asarray(vector / norm if norm > 0 else vector, dtype=np.float64)
+
+
+def area_query(area: Area, feedback: Feedback, index: int, weights: Weights) -> np.ndarray:
+    """The area's query moved towards the centroid of what was read, saved or rated up in it and
+    away from what was rated down (Rocchio). The learner's reads say what they mean by the
+    area better than its description does, so they move the query itself."""
+    mine = feedback.areas == index
+    pos = feedback.vectors[mine & (feedback.labels > 0)]
+    neg = feedback.vectors[mine & (feedback.labels < 0)]
+    query = np.asarray(area.vector, dtype=np.float64)
+    if len(pos):
+        query = query + weights.rocchio * min(1.0, len(pos) / weights.rocchio_full) * _centroid(pos)
+    if len(neg):
+        query = query - 0.5 * weights.rocchio * _centroid(neg)
+    return _unit(query)
+
+
 def feedback_signal(vectors: np.ndarray, feedback: Feedback, area: int) -> np.ndarray:
     """(n,) cosine to the centroid of the area's positive marks minus half the cosine to the
-    centroid of its down-ratings (Rocchio: robust to one odd paper among the reads)."""
+    centroid of its down-ratings (used to explain, not to score)."""
     mine = feedback.areas == area
     pos = feedback.vectors[mine & (feedback.labels > 0)]
     neg = feedback.vectors[mine & (feedback.labels < 0)]
@@ -218,7 +293,10 @@ def _ridge(positives: np.ndarray, negatives: _Gram, alpha: float) -> np.ndarray:
     wp, wn = 0.5 / max(len(x), 1), 0.5 / max(negatives.count, 1)
     gram = wp * x.T @ x + wn * negatives.outer
     gram += alpha / (len(x) + negatives.count) * np.eye(len(gram))
-    return np.asarray(np.linalg.solve(gram, wp * x.sum(axis=0) - wn * negatives.total))
+    # one BLAS thread: on a (d+1)-square solve, thread start-up on busy cores costs more
+    # than the arithmetic (measured 0.34 s a solve with two threads, a few ms with one)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return np.asarray(np.linalg.solve(gram, wp * x.sum(axis=0) - wn * negatives.total))
 
 
 def ridge_model(positives: np.ndarray, negatives: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -270,21 +348,18 @@ def area_scores(
     scores = np.zeros((n, len(areas)))
     if n == 0:
         return scores
+    vectors = np.asarray(cands.vectors, dtype=np.float64)
     context = _context_signal(cands, n, weights)
     negatives = _negatives(cands.vectors, feedback)
-    docs = tokenize([f"{t} {s}" for t, s in zip(cands.titles, cands.summaries, strict=True)])
+    corpus = Corpus.of(cands.titles, cands.summaries)
     for j, area in enumerate(areas):
-        semantic = cands.vectors @ area.vector
-        keyword = keyword_scores(cands.titles, cands.summaries, area.keywords)
-        lexical = bm25(docs, f"{area.description} {' '.join(area.keywords)}")
-        scores[:, j] = (
-            weights.semantic * zscore(semantic)
-            + weights.keyword * zscore(keyword)
-            + weights.bm25 * zscore(lexical)
-            + weights.feedback * zscore(feedback_signal(cands.vectors, feedback, j))
-            + weights.model * zscore(model_signal(cands.vectors, feedback, j, negatives))
-            + context
+        scores[:, j] = context + weights.bm25 * zscore(
+            corpus.bm25(f"{area.description} {' '.join(area.keywords)}")
         )
+        scores[:, j] += weights.semantic * zscore(vectors @ area_query(area, feedback, j, weights))
+        scores[:, j] += weights.model * zscore(model_signal(cands.vectors, feedback, j, negatives))
+        if weights.keyword:
+            scores[:, j] += weights.keyword * zscore(corpus.keyword_scores(area.keywords))
     return scores
 
 
