@@ -13,7 +13,8 @@ complete new generation. On load the manifest and files are checked against
     index_dir/<gen>/ids.npy        int64 item ids, ascending (DuckDB ids are the index ids)
     index_dir/<gen>/vectors.npy    float32 (count, dim), L2-normalised, memory-mapped on load
     index_dir/<gen>/hnsw.faiss     only above the approximate threshold (HNSW over row numbers)
-    index_dir/<gen>/bm25/          bm25s files for the same ids
+    index_dir/<gen>/bm25_*.npy     BM25 weights (built by bm25s), CSC: data, indices, indptr
+    index_dir/<gen>/bm25_vocab.json  the tokens, in token-id order (read without importing bm25s)
 """
 
 from __future__ import annotations
@@ -34,11 +35,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASURED.md: 1M = 39 ms)
 HNSW_M = 32
 HNSW_EF_SEARCH = 64  # recall@10 >= 0.95 on real MiniLM vectors: see benchmarks/bench_search.py
 MANIFEST = "manifest.json"
+BM25_ARRAYS = ("data", "indices", "indptr")
+_EMPTY_BM25: dict[str, np.ndarray] = {
+    "data": np.zeros(0, np.float32),
+    "indices": np.zeros(0, np.int32),
+    "indptr": np.zeros(1, np.int64),
+}
 # BM25: a query word found in more than this share of documents counts as common (max-score
 # pruning in KeywordIndex.top); a tuning knob only, results are exact whatever its value.
 COMMON_TERM_SHARE = 0.05
@@ -188,32 +195,44 @@ class VectorIndex:
 
 
 class KeywordIndex:
-    """BM25 (bm25s) over title + summary of the same ids as the vector index."""
+    """BM25 over title + summary of the same ids as the vector index.
 
-    def __init__(self, ids: np.ndarray, bm25: Any) -> None:
+    Built with bm25s (Lucene BM25), then kept as its precomputed weight matrix in CSC form
+    (`data`/`indices` per token between `indptr` bounds) and the vocabulary, so loading and
+    querying need neither bm25s nor scipy."""
+
+    def __init__(
+        self,
+        ids: np.ndarray,
+        arrays: dict[str, np.ndarray],
+        vocab: dict[str, int],
+    ) -> None:
         self.ids = ids
-        self.bm25 = bm25
+        self.arrays = arrays  # data, indices, indptr
+        self.vocab = vocab
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> KeywordIndex:
+        if not len(texts):
+            return cls(ids, _EMPTY_BM25, {})
         import bm25s
 
         bm25 = bm25s.BM25()
-        corpus = [tokenize(t) or [""] for t in texts]
-        if corpus:
-            bm25.index(corpus, show_progress=False)
-        return cls(ids, bm25)
+        bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        arrays = {name: np.asarray(bm25.scores[name]) for name in BM25_ARRAYS}
+        columns = len(arrays["indptr"]) - 1  # bm25s may add an empty token with no column
+        vocab = {token: i for token, i in bm25.vocab_dict.items() if i < columns}
+        return cls(ids, arrays, vocab)
 
     def _postings(self, query: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """(document rows, BM25 weights) of each query token in the vocabulary; a repeated token
         counts again, as in bm25s's own scoring."""
         if len(self.ids) == 0:
             return []
-        vocab, arrays = self.bm25.vocab_dict, self.bm25.scores
-        indptr, rows, weights = arrays["indptr"], arrays["indices"], arrays["data"]
+        indptr, rows, weights = (self.arrays[name] for name in ("indptr", "indices", "data"))
         found = []
         for token in tokenize(query):
-            token_id = vocab.get(token)
+            token_id = self.vocab.get(token)
             if token_id is not None:
                 start, end = int(indptr[token_id]), int(indptr[token_id + 1])
                 found.append((rows[start:end], weights[start:end]))
@@ -340,8 +359,14 @@ def _write_generation(folder: Path, indexes: Indexes) -> None:
         import faiss
 
         faiss.write_index(vec.hnsw, str(folder / "hnsw.faiss"))
-    if len(indexes.keywords.ids):
-        indexes.keywords.bm25.save(str(folder / "bm25"), show_progress=False)
+    keywords = indexes.keywords
+    for name in BM25_ARRAYS:
+        np.save(folder / f"bm25_{name}.npy", np.ascontiguousarray(keywords.arrays[name]))
+    tokens: list[str | None] = [None] * (len(keywords.arrays["indptr"]) - 1)
+    for token, token_id in keywords.vocab.items():
+        tokens[token_id] = token  # position = token id (a gap stays None and matches nothing)
+    vocab = {"num_docs": len(keywords.ids), "tokens": tokens}
+    (folder / "bm25_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     _fsync_tree(folder)
 
 
@@ -418,7 +443,7 @@ def load_index(index_dir: Path, expected: Fingerprint) -> Indexes | None:
         return None
     try:
         return _read_generation(index_dir / str(manifest["generation"]), expected, manifest)
-    except (OSError, ValueError, RuntimeError, KeyError, EOFError):
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, EOFError):
         return None
 
 
@@ -443,18 +468,21 @@ def _read_generation(
         if hnsw.ntotal != expected.count:
             return None
     vectors = VectorIndex(expected.model, ids, matrix, hnsw)
-    return Indexes(vectors, _read_keywords(folder / "bm25", ids))
+    return Indexes(vectors, _read_keywords(folder, ids))
 
 
 def _read_keywords(folder: Path, ids: np.ndarray) -> KeywordIndex:
-    if not len(ids):
-        return KeywordIndex.build(ids, [])
-    import bm25s
-
-    bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-    if int(bm25.scores["num_docs"]) != len(ids):
+    arrays = {
+        name: np.load(folder / f"bm25_{name}.npy", mmap_mode="r", allow_pickle=False)
+        for name in BM25_ARRAYS
+    }
+    vocab = json.loads((folder / "bm25_vocab.json").read_text())
+    tokens = vocab["tokens"]
+    if vocab["num_docs"] != len(ids):
         raise ValueError("bm25 files disagree with the ids")
-    return KeywordIndex(ids, bm25)
+    if len(arrays["indptr"]) != len(tokens) + 1 or len(arrays["data"]) != len(arrays["indices"]):
+        raise ValueError("bm25 files disagree with each other")
+    return KeywordIndex(ids, arrays, {t: i for i, t in enumerate(tokens) if t is not None})
 
 
 # ---------------------------------------------------------------- building from DuckDB
