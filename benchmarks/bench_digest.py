@@ -4,6 +4,8 @@ Synthetic data: items with random words and random unit vectors in 384 dimension
 topic centres (the timing does not depend on the vectors' meaning); 100 earlier marks feed the
 ranking so the per-learner model runs too. The area descriptions go through a stand-in encoder
 (the real query encoder adds its own few ms per area). Prints each stage and the total.
+Run it as is: the default BLAS threading is part of what is measured (paperfeed.rank holds
+OpenBLAS to one thread around its small solves); OPENBLAS_NUM_THREADS=1 gives the comparison.
 Usage: .venv/bin/python benchmarks/bench_digest.py [--items 4000]
 """
 

@@ -13,7 +13,14 @@ from markdown_it import MarkdownIt
 from test_render import BIDI, HOSTILE, flatten
 
 from paperfeed.config import Config, FocusArea, SourceConfig
-from paperfeed.digest import DigestOptions, code_link, estimate_minutes, period_of, run_digest
+from paperfeed.digest import (
+    DigestOptions,
+    code_link,
+    estimate_minutes,
+    period_of,
+    run_digest,
+    snippet,
+)
 from paperfeed.models import Item
 from paperfeed.render import headings_expected, safe_url
 from paperfeed.store import Store
@@ -213,3 +220,30 @@ def test_small_pure_helpers() -> None:
     fake = Store.memory()
     fake.items.upsert([paper(1, TOPICS[0])], "arxiv")
     assert 15 <= estimate_minutes(fake.items.get_many(fake.items.ids())[0]) <= 30
+
+
+def test_older_posts_explain_but_only_the_window_is_ranked(world, tmp_path: Path) -> None:
+    store, embedder, cfg = world
+    target = store.items.get_many(store.items.ids())[0]
+    old_post = Item(
+        title="Blog: a month-old explainer",
+        url="https://blog.example/old",
+        summary="Background reading.",
+        published=NOW - timedelta(days=30),
+        links=(f"https://arxiv.org/abs/{target.arxiv_id}",),
+    )
+    fill(store, embedder, [old_post, paper(900, TOPICS[0], days=20)], "blog")
+    digest = run_digest(
+        store, cfg, embedder.query, options(per_area=60), folder=tmp_path, dry_run=True
+    ).digest
+    titles = {e.item.title for e in digest.entries}
+    assert "Blog: a month-old explainer" not in titles
+    assert not any(t.startswith("Paper 900:") for t in titles)
+    entry = next(e for e in digest.entries if e.item.id == target.id)
+    assert entry.explained_in == (("Blog: a month-old explainer", "https://blog.example/old"),)
+
+
+def test_snippet_of_a_long_abstract_is_its_first_two_sentences() -> None:
+    summary = "First  finding\nhere. Second one! " + "Third sentence goes on. " * 500
+    assert snippet(summary) == "First finding here. Second one!"
+    assert len(snippet("word " * 5000)) <= 400

@@ -103,3 +103,32 @@ def test_bm25_prefers_documents_with_rarer_query_terms() -> None:
     scores = rank.bm25(docs, "bayesian kernel")
     assert scores[2] > scores[0] > scores[1] == 0
     assert not rank.bm25(docs, "the of and").any()
+
+
+def test_window_bm25_equals_the_per_document_count() -> None:
+    rng = np.random.default_rng(3)
+    words = ["kernel", "bayesian", "the", "of", "data", "graph", "x", "model", "a1"]
+    titles = [" ".join(rng.choice(words, 4)).title() for _ in range(30)]
+    summaries = [" ".join(rng.choice(words, int(rng.integers(0, 25)))) for _ in range(30)]
+    corpus = rank.Corpus.of(titles, summaries)
+    docs = rank.tokenize([f"{t} {s}" for t, s in zip(titles, summaries, strict=True)])
+    for query in ["bayesian kernel", "graph of the data model", "unknown words only", "x"]:
+        np.testing.assert_allclose(corpus.bm25(query), rank.bm25(docs, query))
+
+
+def test_reads_move_the_area_query_towards_them_more_as_they_accumulate() -> None:
+    area = areas()[0]
+    read = hash_vector("code tokens programs compilers")
+    weights = rank.Weights()
+
+    def moved(count: int) -> float:
+        feedback = rank.Feedback(
+            np.tile(read, (count, 1)), np.ones(count), np.zeros(count, np.int64)
+        )
+        return float(rank.area_query(area, feedback, 0, weights) @ read)
+
+    unmoved = rank.area_query(area, rank.Feedback.empty(len(read)), 0, weights)
+    np.testing.assert_allclose(unmoved, area.vector / np.linalg.norm(area.vector))
+    assert float(unmoved @ read) < moved(1) < moved(int(weights.rocchio_full))
+    other_area = rank.Feedback(read[None, :], np.ones(1), np.ones(1, np.int64))
+    np.testing.assert_allclose(rank.area_query(area, other_area, 0, weights), unmoved)

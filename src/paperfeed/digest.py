@@ -125,6 +125,27 @@ def _feedback(
     return items, rank.Feedback(vectors, labels, area_ids), names, read_at
 
 
+def _window(store: Store, options: DigestOptions) -> tuple[list[StoredItem], list[StoredItem]]:
+    """The window's items never sent before, and the posts that may explain them (published up
+    to EXPLAINED_LOOKBACK earlier), from one store read."""
+    sent = store.digests.sent_ids()
+    start = options.window_start
+    recent = store.items.in_window(start - EXPLAINED_LOOKBACK, options.window_end)
+    items = [i for i in recent if (i.published_at or i.first_seen_at) >= start and i.id not in sent]
+    return items, [p for p in recent if p.kind != "paper"]
+
+
+def _read_per_area(
+    areas: Sequence[str], read_at: Sequence[datetime | None], options: DigestOptions
+) -> dict[str, int]:
+    read = [
+        a
+        for a, t in zip(areas, read_at, strict=True)
+        if t is not None and options.window_start <= t < options.window_end
+    ]
+    return {a: read.count(a) for a in set(read)}
+
+
 def gather(
     store: Store,
     config: Config,
@@ -133,45 +154,28 @@ def gather(
     now: datetime | None = None,
 ) -> DigestInputs:
     """Read everything the digest needs. Items sent by an earlier digest are left out."""
-    now = now or datetime.now(UTC)
     area_vectors = encode_areas(encode, config.focus_areas)
     dim = area_vectors.shape[1]
-    sent = store.digests.sent_ids()
-    items = [
-        i
-        for i in store.items.in_window(options.window_start, options.window_end)
-        if i.id not in sent
-    ]
+    items, posts = _window(store, options)
     areas = [
         rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight, f.description)
         for j, f in enumerate(config.focus_areas)
     ]
     fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)
-    posts = [
-        p
-        for p in store.items.in_window(
-            options.window_start - EXPLAINED_LOOKBACK, options.window_end
-        )
-        if p.kind != "paper"
-    ]
-    read = [
-        a
-        for a, t in zip(fb_areas, read_at, strict=True)
-        if t is not None and options.window_start <= t < options.window_end
-    ]
+    vectors = _matrix(store, config.model, [i.id for i in items + posts], dim)
     return DigestInputs(
         focus_areas=config.focus_areas,
         area_vectors=area_vectors,
         items=items,
-        vectors=_matrix(store, config.model, [i.id for i in items], dim),
+        vectors=vectors[: len(items)],
         feedback_items=fb_items,
         feedback=feedback,
         posts=posts,
-        post_vectors=_matrix(store, config.model, [p.id for p in posts], dim),
+        post_vectors=vectors[len(items) :],
         source_weights={s.name: s.weight for s in config.sources},
         source_states=store.sources.all(),
-        read_per_area={a: read.count(a) for a in set(read)},
-        now=now,
+        read_per_area=_read_per_area(fb_areas, read_at, options),
+        now=now or datetime.now(UTC),
     )
 
 

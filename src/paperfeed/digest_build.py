@@ -138,7 +138,7 @@ class DigestInputs:
 
 def snippet(summary: str, sentences: int = 2, limit: int = 400) -> str:
     # only the head can reach the snippet: cleaning a whole long abstract costs more than ranking
-    parts = _SENTENCE_END.split(plain(summary[: 4 * limit]))
+    parts = _SENTENCE_END.split(plain(summary[: 2 * limit]))
     return plain(" ".join(parts[:sentences]), limit)
 
 
