@@ -82,3 +82,18 @@ def test_file_connections_never_print_a_progress_bar(db: Path) -> None:
     with Store.open(db) as store:
         row = store.conn.execute("SELECT current_setting('enable_progress_bar')").fetchone()
         assert row == (False,)
+
+
+def test_read_only_open_finishes_migrations_a_crash_left_undone(tmp_path: Path) -> None:
+    """kill -9 during the very first open can leave a file with no tables; a later read-only
+    open (a search right after the crash) must still work."""
+    import duckdb
+
+    from paperfeed.store import Store
+
+    path = tmp_path / "paperfeed.duckdb"
+    duckdb.connect(str(path)).close()  # the file exists, the migrations never ran
+
+    with Store.open(path, read_only=True) as store:
+        assert store.read_only
+        assert store.items.count() == 0

@@ -14,9 +14,16 @@ from types import TracebackType
 
 import duckdb
 
-from paperfeed.store.connection import LOCK_WAIT_SECONDS, connect, migrate, transaction
+from paperfeed.store.connection import (
+    LOCK_WAIT_SECONDS,
+    applied_migrations,
+    connect,
+    migrate,
+    transaction,
+)
 from paperfeed.store.digests import DigestRepo
 from paperfeed.store.items import ItemRepo
+from paperfeed.store.migrations import MIGRATIONS
 from paperfeed.store.reading import ReadingRepo
 from paperfeed.store.sources import SourceStateRepo
 from paperfeed.store.vectors import VectorRepo
@@ -44,6 +51,12 @@ class Store:
         conn = connect(path, read_only=read_only, wait=wait)
         if not read_only:
             migrate(conn)
+        elif len(applied_migrations(conn)) < len(MIGRATIONS):
+            # A file created by a process that died before its migrations finished, or by an
+            # older paperfeed: bring it up to date once, then open it read-only as asked.
+            conn.close()
+            cls.open(path, wait=wait).close()
+            conn = connect(path, read_only=True, wait=wait)
         return cls(conn, path, read_only)
 
     @classmethod
