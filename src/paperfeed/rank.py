@@ -3,11 +3,11 @@
 An item's score for an area is a weighted sum of signals, each z-scored over the window's items
 so that no signal dominates by its scale:
 
-    semantic   cosine to the area's embedded description + keywords
+    semantic   cosine to the area's query: its embedded description + keywords, moved toward
+               the centroid of items read, saved or rated up in that area and away from the
+               centroid of those rated down (Rocchio)
     keyword    keyword phrases found in the title (2) and the summary (1), log-damped
     bm25       Okapi BM25 of the description and keywords over the window's titles+summaries
-    feedback   cosine to the centroid of items read, saved or rated up in that area, minus
-               half the cosine to the centroid of items rated down
     model      once an area has MIN_MODEL_POSITIVES positives: a ridge classifier on embeddings
                (positives against the window's items and the down-rated ones, as arxiv-sanity
                trains its per-user SVM), solved in closed form
@@ -265,18 +265,6 @@ def area_query(area: Area, feedback: Feedback, index: int, weights: Weights) -> 
     return _unit(query)
 
 
-def feedback_signal(vectors: np.ndarray, feedback: Feedback, area: int) -> np.ndarray:
-    """(n,) cosine to the centroid of the area's positive marks minus half the cosine to the
-    centroid of its down-ratings (used to explain, not to score)."""
-    mine = feedback.areas == area
-    pos = feedback.vectors[mine & (feedback.labels > 0)]
-    neg = feedback.vectors[mine & (feedback.labels < 0)]
-    signal = vectors @ _centroid(pos) if len(pos) else np.zeros(len(vectors))
-    if len(neg):
-        signal = signal - 0.5 * (vectors @ _centroid(neg))
-    return np.asarray(signal, dtype=np.float64)
-
-
 @dataclass(frozen=True, slots=True)
 class _Gram:
     """Second moments of the negatives (with a bias column): shared by every area's model."""
@@ -297,12 +285,6 @@ def _ridge(positives: np.ndarray, negatives: _Gram, alpha: float) -> np.ndarray:
     gram = wp * x.T @ x + wn * negatives.outer
     gram += alpha / (len(x) + negatives.count) * np.eye(len(gram))
     return np.asarray(np.linalg.solve(gram, wp * x.sum(axis=0) - wn * negatives.total))
-
-
-def ridge_model(positives: np.ndarray, negatives: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Weights (d+1,) of a class-balanced ridge classifier (+1 positives, -1 negatives),
-    solved in closed form from second moments."""
-    return _ridge(positives, _Gram.of(negatives), alpha)
 
 
 def model_signal(
