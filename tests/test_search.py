@@ -264,3 +264,30 @@ def test_d3_subprocess_prints_busy_without_traceback(writer) -> None:
     assert time.monotonic() - started <= 10
     assert done.returncode == 75
     assert "database busy" in done.stderr and "Traceback" not in done.stderr + done.stdout
+
+
+_LIGHT = textwrap.dedent("""
+    import sys
+    from paperfeed.cli import main
+    try:
+        main(sys.argv[1:], standalone_mode=False)
+    finally:
+        heavy = ("httpx", "paperfeed.ingest", "paperfeed.bulk", "paperfeed.rank", "bm25s",
+                 "scipy", "torch", "sentence_transformers", "prefect")
+        print("HEAVY", sorted(m for m in heavy if m in sys.modules))
+""")
+
+
+def test_cold_similar_imports_only_the_search_path(home: Path) -> None:
+    """A fresh `paperfeed similar` (the search path minus the query encoder) imports neither
+    the other commands' stacks nor bm25s/scipy/torch: their import time is most of a cold
+    search's budget."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LIGHT, "--home", str(home), "similar", "1706.03762", "-k", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Attention" not in done.stdout.splitlines()[0]  # the paper itself is left out
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
