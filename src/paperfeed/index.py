@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -50,7 +51,7 @@ _EMPTY_BM25: dict[str, np.ndarray] = {
 # pruning in KeywordIndex.top); a tuning knob only, results are exact whatever its value.
 COMMON_TERM_SHARE = 0.05
 _WORD = re.compile(r"\w+(?:[-.+]\w+)*")
-_COMPOUND = re.compile(r"\w+(?:[-.+]\w+)+")
+_COMPOUND = re.compile(r"\b\w++(?:[-.+]\w++)+")  # word starts only, no backtracking
 _PART = re.compile(r"[^-.+ ]+")
 
 
@@ -215,13 +216,13 @@ class KeywordIndex:
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> KeywordIndex:
         if not len(texts):
             return cls(ids, _EMPTY_BM25, {})
-        vocab: dict[str, int] = {}
+        vocab = _Vocabulary()
         docs = [tokenize(t) or [""] for t in texts]
         token_ids = np.fromiter(
-            (vocab.setdefault(token, len(vocab)) for doc in docs for token in doc), np.int64
+            map(vocab.__getitem__, itertools.chain.from_iterable(docs)), np.int64
         )
         lengths = np.fromiter(map(len, docs), np.int64, len(docs))
-        return cls(ids, bm25_weights(token_ids, lengths, len(vocab)), vocab)
+        return cls(ids, bm25_weights(token_ids, lengths, len(vocab)), dict(vocab))
 
     def _postings(self, query: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """(document rows, BM25 weights) of each query token in the vocabulary; a repeated token
@@ -281,6 +282,14 @@ class KeywordIndex:
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         rows, scores = self.top(query, k)
         return self.ids[rows], scores[rows]
+
+
+class _Vocabulary(dict[str, int]):
+    """token -> id, numbering a token the first time it is looked up (at C speed for the rest)."""
+
+    def __missing__(self, token: str) -> int:
+        self[token] = token_id = len(self)
+        return token_id
 
 
 def bm25_weights(
