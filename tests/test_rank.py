@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from fakes import hash_vector
 
 from paperfeed import rank
@@ -72,6 +73,11 @@ def test_feedback_moves_items_towards_what_was_read_and_away_from_down_ratings()
     assert with_dislike[1] - with_dislike[0] < plain[1] - plain[0]
 
 
+def _topic_rows(rng: np.random.Generator, centre: np.ndarray, n: int) -> np.ndarray:
+    rows = centre + rng.normal(scale=0.5, size=(n, len(centre)))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
 def test_model_signal_needs_enough_positives_then_separates_them() -> None:
     rng = np.random.default_rng(0)
     direction = rng.normal(size=64)
@@ -85,6 +91,73 @@ def test_model_signal_needs_enough_positives_then_separates_them() -> None:
     probe = np.vstack([direction, -direction])
     signal = rank.model_signal(np.vstack([probe, window]), feedback, 0)
     assert signal[0] > signal[1]
+
+
+def test_logistic_matches_the_optimality_condition_and_orders_a_noisy_boundary() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 5))
+    y = (x[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(float)
+    weight = np.full(200, 1 / 200)
+    theta = rank.logistic(x, y, weight, l2=1e-3)
+    rows = np.hstack([x, np.ones((200, 1))])
+    p = 1 / (1 + np.exp(-(rows @ theta)))
+    gradient = rows.T @ (weight * (p - y)) + np.append(np.full(5, 1e-3), 1e-9) * theta
+    np.testing.assert_allclose(gradient, 0, atol=1e-8)
+    assert theta[0] > 3 * np.abs(theta[1:5]).max()
+
+
+def test_training_set_balances_the_classes_and_weighs_down_ratings_more() -> None:
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=(12 + 60 + 2 + 5, 8))
+    labels = np.array([1.0] * 12 + [0.0] * 60 + [-1.0] * 2 + [1.0] * 5)
+    areas = np.array([0] * 12 + [-1] * 60 + [0] * 2 + [1] * 5, dtype=np.int64)
+    x, y, weight = rank.training_set(
+        rng.normal(size=(30, 8)), rank.Feedback(rows, labels, areas), 0
+    )
+    assert y.sum() == 12 and len(y) == 12 + 60 + 2  # the other area's reads are left out
+    assert weight[y == 1].sum() == pytest.approx(0.5) == weight[y == 0].sum()
+    assert weight[-1] == pytest.approx(rank.STRONG_NEGATIVE * weight[12])
+    np.testing.assert_allclose(x[-2:], rows[72:74])
+
+
+def test_window_items_stand_in_for_negatives_only_when_history_has_too_few() -> None:
+    rng = np.random.default_rng(3)
+    window = rng.normal(size=(30, 8))
+    reads = rank.Feedback(rng.normal(size=(12, 8)), np.ones(12), np.zeros(12, np.int64))
+    x, y, _ = rank.training_set(window, reads, 0)
+    assert len(x) == 12 + 30 and (y[12:] == 0).all()
+    unread = rank.Feedback(
+        np.vstack([reads.vectors, rng.normal(size=(rank.MIN_NEGATIVES, 8))]),
+        np.concatenate([reads.labels, np.zeros(rank.MIN_NEGATIVES)]),
+        np.concatenate([reads.areas, np.full(rank.MIN_NEGATIVES, -1)]),
+    )
+    x, _, _ = rank.training_set(window, unread, 0)
+    assert len(x) == 12 + rank.MIN_NEGATIVES
+
+
+def test_reads_against_unread_items_lift_the_area_s_papers_in_a_later_window() -> None:
+    """Two kinds of paper match the area's description equally; the learner reads one kind and
+    leaves the other unread, so later papers of the kind they read rank higher."""
+    rng = np.random.default_rng(4)
+    centre, read_kind, other_kind = (rng.normal(size=64) for _ in range(3))
+    area = rank.Area("A", centre / np.linalg.norm(centre))
+    later = np.vstack(
+        [_topic_rows(rng, centre + read_kind, 20), _topic_rows(rng, centre + other_kind, 20)]
+    )
+    cands = rank.Candidates(later, [""] * 40, [""] * 40)
+    history = np.vstack(
+        [_topic_rows(rng, centre + read_kind, 20), _topic_rows(rng, centre + other_kind, 100)]
+    )
+    feedback = rank.Feedback(
+        history,
+        np.concatenate([np.ones(20), np.zeros(100)]),
+        np.concatenate([np.zeros(20), np.full(100, -1)]).astype(np.int64),
+    )
+    plain = rank.area_scores(cands, [area])[:, 0]
+    learned = rank.area_scores(cands, [area], feedback)[:, 0]
+    read_gap = learned[:20].mean() - learned[20:].mean()
+    assert read_gap > plain[:20].mean() - plain[20:].mean() + 1.0
+    assert np.isin(np.argsort(-learned)[:10], np.arange(20)).all()
 
 
 def test_zscore_handles_constant_and_empty_columns() -> None:

@@ -10,6 +10,7 @@ rendering. Nothing here builds SQL. The pure names are re-exported from here.
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ __all__ = [
 ]
 
 
+UNREAD_NEGATIVES = 300  # unread items the per-area model learns against
+
+
 def default_window(now: datetime, days: int = 7) -> tuple[datetime, datetime]:
     return now - timedelta(days=days), now
 
@@ -125,6 +129,33 @@ def _feedback(
     return items, rank.Feedback(vectors, labels, area_ids), names, read_at
 
 
+def _unread_ids(store: Store, skip: set[int]) -> list[int]:
+    """Up to UNREAD_NEGATIVES items the learner left unread, the per-area model's negatives:
+    those sent in the newest digests first, then a fixed-seed sample of the store's other items
+    (what arrived and was not read). `skip`: marked items and the window's candidates."""
+    shown = [i for i in store.digests.sent_order() if i not in skip][:UNREAD_NEGATIVES]
+    rest = sorted(set(store.items.ids()) - skip - set(shown))
+    extra = random.Random(0).sample(rest, min(len(rest), UNREAD_NEGATIVES - len(shown)))
+    return shown + extra
+
+
+def _with_unread(
+    store: Store, model: str, feedback: rank.Feedback, skip: set[int]
+) -> rank.Feedback:
+    """The marks followed by the unread items that have a vector (label 0, area -1)."""
+    if not (feedback.labels > 0).any():
+        return feedback
+    found = store.vectors.get(model, _unread_ids(store, skip))
+    if not found:
+        return feedback
+    unread = np.stack(list(found.values())).astype(feedback.vectors.dtype)
+    return rank.Feedback(
+        np.vstack([feedback.vectors, unread]),
+        np.concatenate([feedback.labels, np.zeros(len(unread))]),
+        np.concatenate([feedback.areas, np.full(len(unread), -1, dtype=np.int64)]),
+    )
+
+
 def _window(store: Store, options: DigestOptions) -> tuple[list[StoredItem], list[StoredItem]]:
     """The window's items never sent before, and the posts that may explain them (published up
     to EXPLAINED_LOOKBACK earlier), from one store read."""
@@ -162,6 +193,8 @@ def gather(
         for j, f in enumerate(config.focus_areas)
     ]
     fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)
+    skip = {i.id for i in fb_items} | {i.id for i in items}
+    feedback = _with_unread(store, config.model, feedback, skip)
     vectors = _matrix(store, config.model, [i.id for i in items + posts], dim)
     return DigestInputs(
         focus_areas=config.focus_areas,

@@ -235,8 +235,11 @@ def _why(inputs: DigestInputs, ranked: _Ranked, index: int) -> str:
     if hits:
         parts.append("keywords: " + ", ".join(hits[:4]))
     feedback = inputs.feedback
-    if feedback is not None and len(inputs.feedback_items) and (feedback.labels > 0).any():
-        sims = np.where(feedback.labels > 0, feedback.vectors @ inputs.vectors[index], -1.0)
+    marked = len(inputs.feedback_items)  # the rows after them are unread items (label 0)
+    if feedback is not None and marked and (feedback.labels[:marked] > 0).any():
+        sims = np.where(
+            feedback.labels[:marked] > 0, feedback.vectors[:marked] @ inputs.vectors[index], -1.0
+        )
         best = int(np.argmax(sims))
         if sims[best] >= NEAREST_READ_SIMILARITY:
             parts.append(

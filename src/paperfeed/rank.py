@@ -8,9 +8,11 @@ so that no signal dominates by its scale:
                centroid of those rated down (Rocchio)
     keyword    keyword phrases found in the title (2) and the summary (1), log-damped
     bm25       Okapi BM25 of the description and keywords over the window's titles+summaries
-    model      once an area has MIN_MODEL_POSITIVES positives: a ridge classifier on embeddings
-               (positives against the window's items and the down-rated ones, as arxiv-sanity
-               trains its per-user SVM), solved in closed form
+    model      once an area has MIN_MODEL_POSITIVES positives: a per-learner logistic regression
+               on embeddings (as arxiv-sanity trains its per-user SVM and Scholar Inbox its
+               per-user classifier): positives read, saved or rated up in the area, negatives
+               items shown and left unread, rated down (stronger) or, without enough of those,
+               the window's items; its weight grows with the positives up to Weights.model_full
     recency    exp(-age / 7 days), and the source's configured weight (log)
 
 Each item then goes to the one area where it scores best (plus log of the area's weight), and
@@ -28,6 +30,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 MIN_MODEL_POSITIVES = 10
+MIN_NEGATIVES = 50  # below this many unread or down-rated items, the window's items join them
+STRONG_NEGATIVE = 3.0  # weight of an item rated down against one merely left unread
 NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 
 
@@ -44,7 +48,9 @@ class Weights:
     bm25: float = 0.6
     rocchio: float = 0.25  # how far the learner's reads move an area's query
     rocchio_full: float = 10.0  # positives at which that move reaches its full size
-    model: float = 0.5
+    model: float = 1.0  # the per-learner model, at full size once it has model_full positives
+    model_full: float = 20.0
+    model_l2: float = 3e-3
     recency: float = 0.1
     source: float = 0.3
 
@@ -60,7 +66,8 @@ class Area:
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    """The learner's marks: one row per marked item. label +1 read/saved/up, -1 rated down."""
+    """The learner's history: one row per item. label +1 read/saved/rated up, -1 rated down,
+    0 shown (or arrived) and not read; area -1 for an item of no particular area."""
 
     vectors: np.ndarray  # (m, d)
     labels: np.ndarray  # (m,)
@@ -265,48 +272,61 @@ def area_query(area: Area, feedback: Feedback, index: int, weights: Weights) -> 
     return _unit(query)
 
 
-@dataclass(frozen=True, slots=True)
-class _Gram:
-    """Second moments of the negatives (with a bias column): shared by every area's model."""
+def logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float, steps: int = 30
+) -> np.ndarray:
+    """(d+1,) coefficients and bias of L2-regularised logistic regression with sample weights
+    (bias not penalised), by Newton's method: a few hundred rows of 384 dimensions need a
+    handful of (d+1)-wide solves, so no optimiser library is needed."""
+    rows = np.hstack([x.astype(np.float64), np.ones((len(x), 1))])
+    penalty = np.full(rows.shape[1], l2)
+    penalty[-1] = 1e-9
+    theta = np.zeros(rows.shape[1])
+    for _ in range(steps):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (rows @ theta)))  # the logistic function, overflow-free
+        gradient = rows.T @ (weight * (p - y)) + penalty * theta
+        hessian = (rows.T * (weight * p * (1 - p))) @ rows + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    return theta
 
-    outer: np.ndarray  # (d+1, d+1)
-    total: np.ndarray  # (d+1,)
-    count: int
 
-    @classmethod
-    def of(cls, rows: np.ndarray) -> _Gram:
-        x = np.hstack([rows.astype(np.float64), np.ones((len(rows), 1))])
-        return cls(x.T @ x, x.sum(axis=0), len(x))
+def training_set(
+    vectors: np.ndarray, feedback: Feedback, area: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, labels 1/0, sample weights) for one area's model. Positives: read, saved or rated
+    up in the area. Negatives: items shown and not read (label 0, any area), rated down
+    (any area, STRONG_NEGATIVE times the weight), and the window's items when the learner's
+    history has fewer than MIN_NEGATIVES of those. Each class carries half the total weight."""
+    pos = feedback.vectors[(feedback.areas == area) & (feedback.labels > 0)]
+    unread = feedback.vectors[feedback.labels == 0]
+    down = feedback.vectors[feedback.labels < 0]
+    if len(unread) + len(down) < MIN_NEGATIVES:
+        unread = np.vstack([unread, vectors])
+    neg_weight = np.concatenate([np.ones(len(unread)), np.full(len(down), STRONG_NEGATIVE)])
+    weight = np.concatenate(
+        [np.full(len(pos), 0.5 / len(pos)), 0.5 * neg_weight / neg_weight.sum()]
+    )
+    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg_weight))])
+    return np.vstack([pos, unread, down]), labels, weight
 
 
-def _ridge(positives: np.ndarray, negatives: _Gram, alpha: float) -> np.ndarray:
-    x = np.hstack([positives.astype(np.float64), np.ones((len(positives), 1))])
-    wp, wn = 0.5 / max(len(x), 1), 0.5 / max(negatives.count, 1)
-    gram = wp * x.T @ x + wn * negatives.outer
-    gram += alpha / (len(x) + negatives.count) * np.eye(len(gram))
-    return np.asarray(np.linalg.solve(gram, wp * x.sum(axis=0) - wn * negatives.total))
+def positives(feedback: Feedback, area: int) -> int:
+    return int(((feedback.areas == area) & (feedback.labels > 0)).sum())
 
 
 def model_signal(
-    vectors: np.ndarray, feedback: Feedback, area: int, negatives: _Gram | None = None
+    vectors: np.ndarray, feedback: Feedback, area: int, l2: float = Weights().model_l2
 ) -> np.ndarray:
-    """(n,) the per-learner model's decision value, or zeros without enough positives.
-    Negatives: the window's items and everything rated down (`negatives` when precomputed)."""
-    mine = feedback.areas == area
-    pos = feedback.vectors[mine & (feedback.labels > 0)]
-    if len(pos) < MIN_MODEL_POSITIVES:
+    """(n,) the per-learner model's log-odds for each item, or zeros while the area has fewer
+    than MIN_MODEL_POSITIVES positives."""
+    if positives(feedback, area) < MIN_MODEL_POSITIVES:
         return np.zeros(len(vectors))
-    if negatives is None:
-        negatives = _Gram.of(np.vstack([vectors, feedback.vectors[feedback.labels < 0]]))
-    weights = _ridge(pos, negatives, 1.0)
-    return np.asarray(vectors.astype(np.float64) @ weights[:-1] + weights[-1])
-
-
-def _negatives(vectors: np.ndarray, feedback: Feedback) -> _Gram | None:
-    counts = np.bincount(feedback.areas[(feedback.labels > 0) & (feedback.areas >= 0)], minlength=1)
-    if counts.max(initial=0) < MIN_MODEL_POSITIVES:
-        return None
-    return _Gram.of(np.vstack([vectors, feedback.vectors[feedback.labels < 0]]))
+    rows, labels, weight = training_set(vectors, feedback, area)
+    theta = logistic(rows, labels, weight, l2)
+    return np.asarray(vectors.astype(np.float64) @ theta[:-1] + theta[-1])
 
 
 def _context_signal(cands: Candidates, n: int, weights: Weights) -> np.ndarray:
@@ -342,14 +362,15 @@ def _area_scores(
         return scores
     vectors = np.asarray(cands.vectors, dtype=np.float64)
     context = _context_signal(cands, n, weights)
-    negatives = _negatives(cands.vectors, feedback)
     corpus = Corpus.of(cands.titles, cands.summaries)
     for j, area in enumerate(areas):
         scores[:, j] = context + weights.bm25 * zscore(
             corpus.bm25(f"{area.description} {' '.join(area.keywords)}")
         )
         scores[:, j] += weights.semantic * zscore(vectors @ area_query(area, feedback, j, weights))
-        scores[:, j] += weights.model * zscore(model_signal(cands.vectors, feedback, j, negatives))
+        share = min(1.0, positives(feedback, j) / weights.model_full)
+        signal = model_signal(cands.vectors, feedback, j, weights.model_l2)
+        scores[:, j] += weights.model * share * zscore(signal)
         if weights.keyword:
             scores[:, j] += weights.keyword * zscore(corpus.keyword_scores(area.keywords))
     return scores
