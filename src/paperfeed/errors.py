@@ -42,6 +42,10 @@ class StoreBusy(PaperfeedError):
         super().__init__(f"database busy: another paperfeed process is using {path}; try again")
 
 
+class StoreError(PaperfeedError):
+    pass
+
+
 class NotFound(PaperfeedError):
     pass
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from paperfeed.errors import StoreBusy
+from paperfeed.errors import StoreBusy, StoreError
 from paperfeed.store.migrations import MIGRATIONS
 
 LOCK_WAIT_SECONDS = 10.0
@@ -42,9 +42,10 @@ def connect(
     while True:
         try:
             return _quiet(duckdb.connect(str(path), read_only=read_only))
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
             if not _is_lock_error(exc):
-                raise
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                raise StoreError(f"{path}: cannot open the database: {first_line}") from exc
             if time.monotonic() + delay > deadline:
                 raise StoreBusy(path) from None
             time.sleep(delay)
