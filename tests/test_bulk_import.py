@@ -216,3 +216,39 @@ def test_import_of_the_65k_snapshot(tmp_path: Path) -> None:
         second = import_arxiv_metadata(store, path)
         assert (second.new, second.updated) == (0, 0)
         assert store.items.count() == len(distinct_ids)
+
+
+@pytest.mark.parametrize("kind", ["not-gzip", "truncated"])
+def test_a_broken_gzip_is_a_one_line_error(tmp_path: Path, kind: str) -> None:
+    import gzip
+
+    from click.testing import CliRunner
+
+    from paperfeed.cli import main
+
+    path = tmp_path / "snapshot.jsonl.gz"
+    lines = b"".join(
+        b'{"id": "2401.%05d", "title": "t", "abstract": "a", "versions": []}\n' % n
+        for n in range(3000)
+    )
+    whole = gzip.compress(lines)
+    path.write_bytes(b"plain text, not gzip\n" if kind == "not-gzip" else whole[: len(whole) // 2])
+    config = tmp_path / "sources.yaml"
+    config.write_text("sources: []\n")
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "h"),
+            "--config",
+            str(config),
+            "import",
+            "arxiv-metadata",
+            str(path),
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "unreadable gzip" in result.output
+    assert result.output.count("\n") == 1

@@ -11,6 +11,7 @@ import gzip
 import json
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+from paperfeed.errors import PaperfeedError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.models import Item
 from paperfeed.store import Store
@@ -148,6 +150,14 @@ def _open(path: Path) -> IO[bytes]:
 
 def read_batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
     """Yield (papers, bad line count) per batch of up to `batch_size` non-blank lines."""
+    try:
+        yield from _batches(path, batch_size)
+    except (OSError, EOFError, zlib.error) as exc:
+        # a truncated or corrupt .gz surfaces here, mid-file; batches before it are stored
+        raise PaperfeedError(f"{path}: unreadable gzip or JSON-lines file: {exc}") from exc
+
+
+def _batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
     batch: list[Item] = []
     bad = 0
     with _open(path) as lines:
