@@ -309,3 +309,24 @@ def test_user_agent_names_the_learners_contact(srv: FixtureServer, tmp_path: Pat
 
     agents = {r.headers["user-agent"] for r in srv.log}
     assert agents == {f"paperfeed/{__version__} (+learner@example.org)"}
+
+
+def test_a_partial_run_keeps_its_resume_point_without_claiming_success() -> None:
+    from datetime import UTC, datetime
+
+    from paperfeed.config import SourceConfig
+    from paperfeed.ingest import SourceResult, store_result
+    from paperfeed.models import Collected, Item
+
+    source = SourceConfig(name="arxiv", type="arxiv", categories=("cs.LG",))
+    collected = Collected(
+        items=[Item("A paper", arxiv_id="2401.00001", kind="paper")], partial=True, cursor="c1"
+    )
+    store = Store.memory()
+
+    summary = store_result(store, SourceResult(source, "partial", collected), datetime.now(UTC))
+
+    state = store.sources.get("arxiv")
+    assert (summary.status, summary.new) == ("partial", 1)
+    assert (state.cursor, state.last_status, state.last_ok) == ("c1", "partial", None)
+    assert state.consecutive_failures == 0

@@ -1,4 +1,4 @@
-"""Ingest: collect every source concurrently, store each result in its own short transaction.
+"""Ingest: collect every source concurrently, then store each result in its own transaction.
 
 Network I/O happens inside the adapters (through the one HttpClient) and SQL inside the store;
 this module decides what a result means for its source: stored, unchanged, failed (counted,
@@ -29,6 +29,9 @@ from paperfeed.store import Store
 from paperfeed.store.reading import apply_pending_marks
 
 DISABLE_AFTER_FAILURES = 3
+# Storing comes after every fetch is done; waiting longer than a reader's 10 s for the file
+# keeps a whole run's work from being thrown away because a search or an index rebuild is open.
+STORE_WAIT_SECONDS = 120.0
 ARXIV_DEFAULT_BASE = "https://export.arxiv.org/api/query"
 
 
@@ -331,9 +334,11 @@ def _store_collected(
             unchanged=upserted.unchanged,
             new_ids=tuple(upserted.new_ids),
         )
-    status = (
-        "partial" if collected.partial else "new" if summary.new or summary.updated else "unchanged"
-    )
+    if collected.partial:
+        message = "stopped early; the next run resumes where this one stopped"
+        store.sources.record_partial(name, cursor=collected.cursor, message=message, now=now)
+        return replace(summary, status="partial", error=message)
+    status = "new" if summary.new or summary.updated else "unchanged"
     store.sources.record_success(
         name,
         status=status,
@@ -364,7 +369,8 @@ def ingest(
     on_collected: Callable[[SourceResult], None] | None = None,
     on_source_done: Callable[[SourceSummary], None] | None = None,
 ) -> IngestReport:
-    """Collect the selected sources concurrently and store each result as it arrives."""
+    """Collect the selected sources concurrently, then store every result (one short write
+    phase, so the file is held for writing only briefly)."""
     sources = select_sources(config, only)
     states, host_until = read_states(settings, sources)
     owns_http = http is None
@@ -417,7 +423,7 @@ def store_results(
     """Store every result, one short transaction each, then fold the WAL into the file."""
     count_failures = not looks_offline(results)
     summaries = []
-    with Store.open(settings.db_path) as store:
+    with Store.open(settings.db_path, wait=STORE_WAIT_SECONDS) as store:
         apply_pending_marks(store, settings)  # marks queued while another process held the file
         for result in results:
             summary = store_result(store, result, now, count_failure=count_failures)
