@@ -113,3 +113,15 @@ def test_status_json_reports_items_and_every_source(
     }
     assert by_name["gone"]["disabled"] is True
     assert by_name["colah"]["last_ok"] is not None
+
+
+def test_list_rejects_an_unknown_area_with_a_hint(tmp_path: Path) -> None:
+    settings = write_config(
+        tmp_path,
+        [feed_source("colah", "https://colah.github.io/rss.xml")],
+        focus_areas=[{"name": "NLP & LLMs", "description": "language models"}],
+    )
+    result = _invoke(settings, "list", "--area", "NLP")
+    assert result.exit_code == 1
+    assert "did you mean 'NLP & LLMs'" in result.output
+    assert _invoke(settings, "list", "--area", "NLP & LLMs").exit_code == 0

@@ -32,7 +32,7 @@ def ingest_command(app: App, only: tuple[str, ...], no_embed: bool, as_json: boo
     \b
     Example:
       paperfeed ingest
-      paperfeed ingest --source arxiv-cs-lg --source lilian-weng --json
+      paperfeed ingest --source "arXiv cs.LG" --source "Lilian Weng" --json
     """
     config = app.config
     app.settings.ensure_home()

@@ -7,6 +7,7 @@ writable open, so it is never lost (RELIABILITY D3).
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.errors import StoreBusy
+from paperfeed.errors import ConfigError, StoreBusy
 from paperfeed.rank import keyword_area
 from paperfeed.render import plain
 from paperfeed.store import Store
@@ -105,6 +106,14 @@ def rate(app: App, ref: str, rating: str) -> None:
     _mark(app, [ref], rating)
 
 
+def _check_area(app: App, area: str) -> None:
+    names = [a.name for a in app.config.focus_areas]
+    if area not in names:
+        close = difflib.get_close_matches(area, names, n=1, cutoff=0.3)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (focus areas: {', '.join(names)})"
+        raise ConfigError(f"no focus area {area!r} in {app.settings.config_path}{hint}")
+
+
 def _keyword_areas(app: App) -> list[tuple[str, tuple[str, ...]]]:
     if not app.settings.config_path.exists():
         return []
@@ -149,12 +158,15 @@ def list_items(
 
     \b
     Example:
-      paperfeed list --unread --area NLP
+      paperfeed list --unread --area "NLP & LLMs"
     """
+    if area is not None:
+        _check_area(app, area)
     with Store.open(app.settings.db_path, read_only=True, wait=_lock_wait()) as store:
         marks = store.reading.all()
         order = store.digests.sent_order()
-        order += [i for i in marks if i not in set(order)]
+        sent = set(order)
+        order += [i for i in marks if i not in sent]
         items = store.items.get_many(order)
         areas = _areas(store, items, _keyword_areas(app))
     rows = [_row(i, marks.get(i.id), areas.get(i.id)) for i in items]
