@@ -127,10 +127,10 @@ BAD_CONFIGS = [
         "not an option of arxiv sources",
     ),
     (
-        "html-missing-link-selector",
+        "html-missing-title-selector",
         "sources:\n  - name: a\n    type: html\n    url: https://x.org/\n    selectors:\n"
-        "      item: article  # <-\n      title: h2\n",
-        "sources[0].selectors.link",
+        "      item: article  # <-\n      link: a\n",
+        "sources[0].selectors.title",
         "required",
     ),
     (

@@ -88,7 +88,7 @@ _TYPE_KEYS = {
     "html": ("url", "selectors"),
 }
 _SELECTOR_KEYS = ("item", "title", "link", "date", "summary")
-_REQUIRED_SELECTORS = ("item", "title", "link")
+_REQUIRED_SELECTORS = ("item", "title")  # no link selector: the item's first <a>
 _ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 
 
