@@ -154,3 +154,32 @@ def test_a2_cap_counts_decoded_bytes_exactly():
             assert client.fetch(srv.url("/bomb"), allow_private=True).body == bytes(4096)
         with HttpClient(HttpPolicy(max_body_bytes=4095)) as client, pytest.raises(TooLarge):
             client.fetch(srv.url("/bomb"), allow_private=True)
+
+
+def test_broken_http_from_the_server_is_a_final_error_not_a_transient_one():
+    """Garbage instead of an HTTP status line: retrying will not help, and it is not a sign
+    that this machine is offline."""
+    import socket
+    import threading
+
+    from paperfeed.errors import FetchError, TransportError
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_garbage() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"\x00\x01 this is not HTTP at all\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    with HttpClient(HttpPolicy(total_deadline=5)) as http, pytest.raises(FetchError) as caught:
+        http.fetch(f"http://127.0.0.1:{port}/feed", allow_private=True)
+    thread.join(timeout=5)
+    listener.close()
+
+    assert not isinstance(caught.value, TransportError)
+    assert not getattr(caught.value, "transient", False)
+    assert "invalid HTTP" in str(caught.value)

@@ -4,7 +4,8 @@ through `HttpClient.fetch`, which returns bytes (a `FetchResponse`) or raises a 
 
 What one fetch guarantees:
 - a total deadline over connect, headers, body and every redirect hop (socket reads and writes
-  are bounded by the time left, and checked while the body streams);
+  are bounded by the time left, and checked while the body streams); name resolution uses the
+  system resolver, bounded by its own timeout rather than ours;
 - at most `max_body_bytes` decoded bytes (Content-Length checked first; gzip/deflate decoded
   here from raw bytes with a bounded `decompress`);
 - at most `max_redirects` hops, followed manually, each hop's URL and every resolved address

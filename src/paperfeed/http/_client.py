@@ -294,6 +294,10 @@ def _mapped_errors(url: str, deadline: Deadline) -> Iterator[None]:
         if deadline.passed():
             raise DeadlineExceeded(f"{url}: no complete answer within the total deadline") from exc
         raise TransportError(f"{url}: timed out ({type(exc).__name__})") from exc
+    except httpx.ProtocolError as exc:
+        # the server answered, but not in valid HTTP (a hostile Location, a broken header):
+        # asking again will not help, and it says nothing about this machine being offline
+        raise FetchError(f"{url}: invalid HTTP from the server: {exc}") from exc
     except httpx.TransportError as exc:
         if deadline.passed():
             raise DeadlineExceeded(f"{url}: no complete answer within the total deadline") from exc
