@@ -42,6 +42,7 @@ from paperfeed.ingest import (
     SourceSummary,
     fetch_source,
     http_client,
+    looks_offline,
     result_from_collected,
     result_from_error,
     select_sources,
@@ -185,13 +186,16 @@ def ingest_flow(
     states, host_until = read_states(settings, sources)
     delays = jittered(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays, jitter)
     results = collect(cfg, sources, states, host_until, delays, datetime.now(UTC))
-    report = IngestReport(store(settings, results, datetime.now(UTC)))
+    report = IngestReport(
+        store(settings, results, datetime.now(UTC)), offline=looks_offline(results)
+    )
     for summary in report.sources:
         logger.info(
             "%s: %s (+%d new) %s", summary.name, summary.status, summary.new, summary.error or ""
         )
-    if report.changed:
-        logger.info("embedded %d items", embed_and_index(settings, cfg))
+    # also when nothing changed: items left unembedded by `ingest --no-embed` or a crash get
+    # their vectors here, and with nothing pending this loads no model
+    logger.info("embedded %d items", embed_and_index(settings, cfg))
     create_markdown_artifact(
         report_markdown(report.sources),
         key="paperfeed-ingest",
