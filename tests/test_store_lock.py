@@ -115,3 +115,18 @@ def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["--home", str(tmp_path), "--config", str(config), "status"])
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_lock_wait_comes_from_the_environment_and_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from paperfeed.errors import ConfigError
+    from paperfeed.settings import LOCK_WAIT_SECONDS, Settings
+
+    assert Settings.resolve().lock_wait == LOCK_WAIT_SECONDS
+    monkeypatch.setenv("PAPERFEED_LOCK_WAIT", "2.5")
+    assert Settings.resolve().lock_wait == 2.5
+    for bad in ("soon", "-1", "nan", "inf"):
+        monkeypatch.setenv("PAPERFEED_LOCK_WAIT", bad)
+        with pytest.raises(ConfigError, match="PAPERFEED_LOCK_WAIT"):
+            Settings.resolve()

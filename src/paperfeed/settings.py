@@ -8,13 +8,17 @@ from pathlib import Path
 
 import platformdirs
 
+from paperfeed.errors import ConfigError
+
 APP_NAME = "paperfeed"
+LOCK_WAIT_SECONDS = 10.0  # how long a command waits for a database another process is writing
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
     config_path: Path
+    lock_wait: float = LOCK_WAIT_SECONDS
 
     @classmethod
     def resolve(
@@ -33,7 +37,11 @@ class Settings:
             config_path = Path("sources.yaml")
         else:
             config_path = home_path / "sources.yaml"
-        return cls(home=home_path.expanduser(), config_path=config_path.expanduser())
+        return cls(
+            home=home_path.expanduser(),
+            config_path=config_path.expanduser(),
+            lock_wait=_lock_wait(os.environ.get("PAPERFEED_LOCK_WAIT")),
+        )
 
     @property
     def db_path(self) -> Path:
@@ -63,3 +71,15 @@ class Settings:
 
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+
+
+def _lock_wait(value: str | None) -> float:
+    if value is None or not value.strip():
+        return LOCK_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(f"PAPERFEED_LOCK_WAIT must be a number of seconds, not {value!r}")
+    return seconds

@@ -6,7 +6,6 @@ encoder for the focus-area descriptions, call `paperfeed.digest.run_digest`, pri
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -24,12 +23,6 @@ def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
     from paperfeed.embed import load_query_encoder
 
     return load_query_encoder(model)
-
-
-def _lock_wait() -> float:
-    from paperfeed.store.connection import LOCK_WAIT_SECONDS
-
-    return float(os.environ.get("PAPERFEED_LOCK_WAIT", LOCK_WAIT_SECONDS))
 
 
 def window(
@@ -92,7 +85,7 @@ def digest(
     )
     encode = _query_encoder(config.model)
     folder = config.digest_dir or app.settings.default_digest_dir
-    with Store.open(app.settings.db_path, read_only=dry_run, wait=_lock_wait()) as store:
+    with Store.open(app.settings.db_path, read_only=dry_run, wait=app.settings.lock_wait) as store:
         if not dry_run:
             apply_pending_marks(store, app.settings)
         result = run_digest(store, config, encode, options, folder=folder, out=out, dry_run=dry_run)

@@ -8,7 +8,6 @@ writable open, so it is never lost (RELIABILITY D3).
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,17 +28,11 @@ from paperfeed.store.reading import (
 )
 
 
-def _lock_wait() -> float:
-    from paperfeed.store.connection import LOCK_WAIT_SECONDS
-
-    return float(os.environ.get("PAPERFEED_LOCK_WAIT", LOCK_WAIT_SECONDS))
-
-
 def _mark(app: App, refs: Sequence[str], action: str) -> None:
     now = datetime.now(UTC)
     events = [MarkEvent(ref, action, now) for ref in refs]
     try:
-        store = Store.open(app.settings.db_path, wait=_lock_wait())
+        store = Store.open(app.settings.db_path, wait=app.settings.lock_wait)
     except StoreBusy:
         queue_marks(app.settings, events)
         click.echo(
@@ -162,7 +155,7 @@ def list_items(
     """
     if area is not None:
         _check_area(app, area)
-    with Store.open(app.settings.db_path, read_only=True, wait=_lock_wait()) as store:
+    with Store.open(app.settings.db_path, read_only=True, wait=app.settings.lock_wait) as store:
         marks = store.reading.all()
         order = store.digests.sent_order()
         sent = set(order)
@@ -214,7 +207,7 @@ def stats(app: App, as_json: bool) -> None:
     """
     keyword_areas = _keyword_areas(app)
     goals = {a.name: a.weekly_goal for a in app.config.focus_areas} if keyword_areas else {}
-    with Store.open(app.settings.db_path, read_only=True, wait=_lock_wait()) as store:
+    with Store.open(app.settings.db_path, read_only=True, wait=app.settings.lock_wait) as store:
         history = store.digests.history()
         read = {i: m.read_at for i, m in store.reading.all().items() if m.read_at}
         items = store.items.get_many(list(read))

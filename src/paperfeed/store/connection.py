@@ -17,9 +17,8 @@ from typing import Any
 import duckdb
 
 from paperfeed.errors import StoreBusy, StoreError
+from paperfeed.settings import LOCK_WAIT_SECONDS
 from paperfeed.store.migrations import MIGRATIONS
-
-LOCK_WAIT_SECONDS = 10.0
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:
