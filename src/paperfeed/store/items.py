@@ -17,7 +17,7 @@ import duckdb
 from paperfeed.errors import NotFound
 from paperfeed.keys import assign_keys, content_hash, normalize_url, parse_arxiv_id, parse_doi
 from paperfeed.models import Item
-from paperfeed.store.connection import transaction
+from paperfeed.store.connection import as_utc, transaction
 from paperfeed.text import repair_unicode
 
 _KIND_RANK = {"post": 0, "paper": 1}  # a paper row is never overwritten by a post linking to it
@@ -135,10 +135,6 @@ def _is_change(row: _Row, old: _Existing) -> bool:
     return row.content_hash != old.content_hash
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 def _columns(rows: Sequence[_Row]) -> list[list[Any]]:
     """The item columns, in the order of _INSERT and _UPDATE's unnest lists."""
     return [
@@ -152,8 +148,8 @@ def _columns(rows: Sequence[_Row]) -> list[list[Any]]:
         [list(r.item.authors) for r in rows],
         [list(r.item.categories) for r in rows],
         [list(r.item.links) for r in rows],
-        [_utc(r.item.published) for r in rows],
-        [_utc(r.item.updated) for r in rows],
+        [as_utc(r.item.published) for r in rows],
+        [as_utc(r.item.updated) for r in rows],
         [r.content_hash for r in rows],
     ]
 
@@ -258,7 +254,7 @@ def _stored(row: tuple[Any, ...]) -> StoredItem:
         authors=tuple(authors),
         categories=tuple(categories),
         links=tuple(links),
-        published_at=_utc(published_at),
+        published_at=as_utc(published_at),
         first_seen_at=first_seen_at.astimezone(UTC),
         content_hash=hash_,
         sources=tuple(sources),

@@ -12,13 +12,14 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from paperfeed.errors import NotFound
+from paperfeed.store.connection import as_utc
 
 if TYPE_CHECKING:
     from paperfeed.settings import Settings
@@ -78,10 +79,6 @@ class MarkEvent:
         )
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 class ReadingRepo:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
@@ -105,7 +102,7 @@ class ReadingRepo:
         rows = self.conn.execute(
             "SELECT item_id, read_at, saved_at, rating FROM marks ORDER BY item_id"
         ).fetchall()
-        return {int(r[0]): Mark(int(r[0]), _utc(r[1]), _utc(r[2]), r[3]) for r in rows}
+        return {int(r[0]): Mark(int(r[0]), as_utc(r[1]), as_utc(r[2]), r[3]) for r in rows}
 
     def feedback(self) -> list[Mark]:
         """Marks that say something about taste: read, saved or rated."""

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from paperfeed.models import SourceState, Validators
-from paperfeed.store.connection import transaction
+from paperfeed.store.connection import as_utc, transaction
 
 _SELECT_ONE = """
     SELECT name, etag, last_modified, moved_to, last_ok, last_status, last_error,
@@ -85,10 +85,6 @@ _SET_HOST = """
 """
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 def _state(row: tuple[Any, ...]) -> SourceState:
     (
         name,
@@ -108,13 +104,13 @@ def _state(row: tuple[Any, ...]) -> SourceState:
         name=name,
         validators=Validators(etag, last_modified),
         moved_to=moved_to,
-        last_ok=_utc(last_ok),
+        last_ok=as_utc(last_ok),
         last_status=last_status,
         last_error=last_error,
         consecutive_failures=failures,
         disabled=disabled,
         disabled_reason=disabled_reason,
-        retry_after=_utc(retry_after),
+        retry_after=as_utc(retry_after),
         cursor=cursor,
     )
 
@@ -200,7 +196,7 @@ class SourceStateRepo:
         row = self.conn.execute(
             "SELECT retry_after FROM host_state WHERE host = $1", [host.lower()]
         ).fetchone()
-        return _utc(row[0]) if row else None
+        return as_utc(row[0]) if row else None
 
     def set_host_retry_after(self, host: str, until: datetime) -> None:
         self.conn.execute(_SET_HOST, [host.lower(), until])
