@@ -65,10 +65,6 @@ class Settings:
         """Marks made while the database was busy, applied at the next writable open."""
         return self.home / "pending_marks.jsonl"
 
-    @property
-    def backup_dir(self) -> Path:
-        return self.home / "backups"
-
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
 
