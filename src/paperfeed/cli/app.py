@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -95,4 +96,11 @@ def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> Non
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    """Dates as ISO 8601 everywhere; anything else JSON has no type for as its text."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
