@@ -2,8 +2,9 @@
 
 Thin commands: open DuckDB read-only (waiting for a writer up to $PAPERFEED_LOCK_WAIT seconds,
 10 by default, then "database busy"), load the index (rebuilt when it disagrees with DuckDB),
-call `paperfeed.search`, print. The search path stays light: no torch import for the default
-model, faiss only above the approximate-index threshold.
+call `paperfeed.search`, print. The search path stays light: `paperfeed.cli` imports only this
+module for these commands, no torch for the default model (numpy query encoder), no bm25s or
+scipy (the keyword index is plain arrays), faiss only above the approximate-index threshold.
 """
 
 from __future__ import annotations
