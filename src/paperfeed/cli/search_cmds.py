@@ -9,7 +9,6 @@ scipy (the keyword index is plain arrays), faiss only above the approximate-inde
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,12 +23,6 @@ from paperfeed.errors import PaperfeedError
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-def _lock_wait() -> float:
-    from paperfeed.store.connection import LOCK_WAIT_SECONDS
-
-    return float(os.environ.get("PAPERFEED_LOCK_WAIT", LOCK_WAIT_SECONDS))
 
 
 def _model(app: App) -> str:
@@ -59,7 +52,7 @@ def _opened(app: App) -> Iterator[tuple[Any, Any]]:
     from paperfeed.store import Store
 
     model = _model(app)
-    with Store.open(app.settings.db_path, read_only=True, wait=_lock_wait()) as store:
+    with Store.open(app.settings.db_path, read_only=True, wait=app.settings.lock_wait) as store:
         indexes = load_or_rebuild(store, app.settings.index_dir, model)
         if not len(indexes.vectors):
             raise PaperfeedError(f"no embedded items for {model}: run `paperfeed embed` first")
@@ -175,7 +168,7 @@ def reindex(app: App, approx_threshold: int | None) -> None:
     from paperfeed.store import Store
 
     started = time.perf_counter()
-    with Store.open(app.settings.db_path, read_only=True, wait=_lock_wait()) as store:
+    with Store.open(app.settings.db_path, read_only=True, wait=app.settings.lock_wait) as store:
         indexes = load_or_rebuild(
             store,
             app.settings.index_dir,
