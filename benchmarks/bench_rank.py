@@ -1,17 +1,22 @@
 """Ranking quality on real arXiv weeks: P@10 per focus area for BM25, dense-only cosine and
-paperfeed's ranking, in one run; then the learning check: for every area, 20 papers of that area
-read from the three earlier weeks (as if read from that area's section of earlier digests, so
-they count for that area), P@10 on the later week with and without that feedback.
+paperfeed's ranking, in one run, over held-out weeks chosen by a fixed rule; then the learning
+check for every area and every held-out week: 20 papers of that area read in the three earlier
+weeks (as if read from that area's section of earlier digests), plus a sample of the papers of
+those weeks the learner was shown and did not read; P@10 on the later week with and without
+that feedback.
 
-The evaluated weeks are held out: paperfeed.rank.Weights were chosen on 2024-02-12..16 and
-2023-10-16..20 (reads from the three weeks before each), never on the weeks reported here.
+Weeks are Monday..Sunday of `update_date`. Tuning weeks (paperfeed.rank.Weights were chosen on
+them, with reads from the three weeks before each): 2023-06-12, 2023-10-16, 2024-01-15,
+2024-02-12 (`--tuning` reports them instead). Held-out weeks: of the weeks with at least
+1,000 papers that have three weeks of data before them and are not tuning weeks, every 8th
+counting back from the newest, plus 2024-03-25 (held out by earlier reports).
 
 Relevant = the paper's categories contain the area's arXiv category. The focus areas are written
 the way a learner would describe them, not derived from the category labels.
 
-Embedding real abstracts is slow on this CPU, so only the weeks used are embedded (with
+Embedding real abstracts is slow on this CPU, so only the papers used are embedded (with
 paperfeed.embed.load_embedder) and the vectors are cached in /tmp/paperfeed_bench_rank/ between
-runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH]
+runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH] [--tuning]
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import json
 import os
 import platform
 import random
+from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +38,10 @@ from paperfeed.config import DEFAULT_MODEL
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"
 CACHE = Path("/tmp/paperfeed_bench_rank")
-WEEKS = {  # evaluated week -> the earlier weeks the learner read from
-    ("2024-03-25", "2024-03-29"): ("2024-03-04", "2024-03-22"),
-    ("2026-08-17", "2026-08-21"): ("2026-07-27", "2026-08-14"),
-}
+TUNING = ("2023-06-12", "2023-10-16", "2024-01-15", "2024-02-12")
+ALSO_HELD_OUT = ("2024-03-25",)
+MIN_PAPERS, EVERY = 1000, 8
+READS, UNREAD_SHOWN = 20, 300
 AREAS = [  # (category, name, description, keywords)
     (
         "cs.CL",
@@ -72,16 +79,44 @@ AREAS = [  # (category, name, description, keywords)
         ("agent", "planning", "reasoning", "knowledge", "logic", "multi-agent"),
     ),
 ]
+METHODS = ("bm25", "dense", "paperfeed", "paperfeed_digest")
 
 
-def load_papers(path: Path, ranges: list[tuple[str, str]]) -> list[dict]:
-    found = []
+def monday(day: str) -> str:
+    parsed = date.fromisoformat(day)
+    return (parsed - timedelta(days=parsed.weekday())).isoformat()
+
+
+def shifted(week: str, days: int) -> str:
+    return (date.fromisoformat(week) + timedelta(days=days)).isoformat()
+
+
+def load_papers(path: Path) -> dict[str, list[dict]]:
+    """Every paper of the snapshot, grouped by the Monday of its update_date."""
+    weeks: dict[str, list[dict]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
-            if any(lo <= row["update_date"] <= hi for lo, hi in ranges):
-                found.append(row)
-    return found
+            kept = {k: row[k] for k in ("id", "title", "abstract", "categories")}
+            weeks.setdefault(monday(row["update_date"]), []).append(kept)
+    return weeks
+
+
+def held_out_weeks(weeks: dict[str, list[dict]]) -> list[str]:
+    """The fixed rule in the module docstring."""
+    first = min(weeks)
+    sizes = Counter({w: len(p) for w, p in weeks.items()})
+    eligible = sorted(
+        w
+        for w, n in sizes.items()
+        if n >= MIN_PAPERS and w not in TUNING and shifted(w, -21) >= first
+    )
+    return sorted(set(eligible[::-1][::EVERY]) | set(ALSO_HELD_OUT))
+
+
+def earlier(weeks: dict[str, list[dict]], week: str) -> list[dict]:
+    """The papers of the three weeks before `week`."""
+    return [p for back in (21, 14, 7) for p in weeks.get(shifted(week, -back), [])]
 
 
 def embed_cached(papers: list[dict]) -> dict[str, np.ndarray]:
@@ -90,13 +125,15 @@ def embed_cached(papers: list[dict]) -> dict[str, np.ndarray]:
     CACHE.mkdir(exist_ok=True)
     file = CACHE / "vectors.npz"
     cached = dict(np.load(file)) if file.exists() else {}
-    todo = [p for p in papers if p["id"] not in cached]
+    todo = list({p["id"]: p for p in papers if p["id"] not in cached}.values())
     if todo:
         embedder = load_embedder(DEFAULT_MODEL)
-        texts = [embedding_text(p["title"], p["abstract"]) for p in todo]
-        vectors = embedder.encode(texts)
-        cached.update({p["id"]: v for p, v in zip(todo, vectors, strict=True)})
-        np.savez(file, **cached)
+        for start in range(0, len(todo), 1000):  # saved as it goes: a long run can be resumed
+            chunk = todo[start : start + 1000]
+            vectors = embedder.encode([embedding_text(p["title"], p["abstract"]) for p in chunk])
+            cached.update({p["id"]: v for p, v in zip(chunk, vectors, strict=True)})
+            np.savez(file, **cached)
+            print(f"  embedded {start + len(chunk)}/{len(todo)}", flush=True)
     return cached
 
 
@@ -116,104 +153,153 @@ def bm25_scores(texts: list[str], query: str) -> np.ndarray:
     return out
 
 
-def evaluate_week(
+def relevance(week: list[dict], category: str) -> np.ndarray:
+    return np.array([category in p["categories"].split() for p in week])
+
+
+def paperfeed_at_10(
     week: list[dict], vectors: np.ndarray, areas: list[rank.Area], feedback: rank.Feedback | None
-) -> dict[str, dict[str, float]]:
-    titles, summaries = [p["title"] for p in week], [p["abstract"] for p in week]
-    cands = rank.Candidates(vectors, titles, summaries)
+) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """Per area: (P@10 of paperfeed's area score, P@10 of the diversified digest section)."""
+    cands = rank.Candidates(vectors, [p["title"] for p in week], [p["abstract"] for p in week])
     ours = rank.area_scores(cands, areas, feedback)
     assigned = rank.assign(ours, areas)
-    texts = [f"{t} {s}" for t, s in zip(titles, summaries, strict=True)]
-    result = {}
-    for j, (category, _name, description, keywords) in enumerate(AREAS):
-        relevant = np.array([category in p["categories"].split() for p in week])
+    found = {}
+    for j, (category, *_rest) in enumerate(AREAS):
+        relevant = relevance(week, category)
         members = np.flatnonzero(assigned == j)
         digest = [members[i] for i in rank.mmr(vectors[members], ours[members, j], 10)]
+        section = float(relevant[digest].mean()) if digest else 0.0
+        found[category] = (precision_at(np.argsort(-ours[:, j]), relevant), section)
+    return ours, found
+
+
+def evaluate_week(
+    week: list[dict], vectors: np.ndarray, areas: list[rank.Area]
+) -> dict[str, dict[str, float]]:
+    _scores, ours = paperfeed_at_10(week, vectors, areas, None)
+    texts = [f"{p['title']} {p['abstract']}" for p in week]
+    result = {}
+    for j, (category, _name, description, keywords) in enumerate(AREAS):
+        relevant = relevance(week, category)
+        lexical = bm25_scores(texts, f"{description} {' '.join(keywords)}")
         result[category] = {
-            "bm25": precision_at(
-                np.argsort(-bm25_scores(texts, f"{description} {' '.join(keywords)}")), relevant
-            ),
+            "bm25": precision_at(np.argsort(-lexical), relevant),
             "dense": precision_at(np.argsort(-(vectors @ areas[j].vector)), relevant),
-            "paperfeed": precision_at(np.argsort(-ours[:, j]), relevant),
-            "paperfeed_digest": float(relevant[digest].mean()) if digest else 0.0,
+            "paperfeed": ours[category][0],
+            "paperfeed_digest": ours[category][1],
         }
     return result
 
 
-def read_sample(earlier: list[dict], category: str, seed: str) -> list[dict]:
-    """Up to 20 papers of the category from the earlier weeks (fewer when fewer exist)."""
-    pool = [p for p in earlier if category in p["categories"].split()]
-    return random.Random(f"{category} {seed}").sample(pool, min(20, len(pool)))
+def read_sample(pool: list[dict], category: str, seed: str) -> list[dict]:
+    """Up to READS papers of the category from the earlier weeks (fewer when fewer exist)."""
+    papers = [p for p in pool if category in p["categories"].split()]
+    return random.Random(f"{category} {seed}").sample(papers, min(READS, len(papers)))
 
 
-def learning(
-    week: list[dict],
-    vectors: np.ndarray,
-    areas: list[rank.Area],
-    reads: dict[str, list[dict]],
-    cached: dict[str, np.ndarray],
-) -> dict[str, tuple[int, float, float]]:
-    """Per area: (papers read, P@10 without feedback, P@10 with it)."""
-    before = evaluate_week(week, vectors, areas, None)
-    found = {}
-    for j, (category, *_rest) in enumerate(AREAS):
-        read = np.stack([cached[p["id"]] for p in reads[category]])
-        feedback = rank.Feedback(read, np.ones(len(read)), np.full(len(read), j))
-        after = evaluate_week(week, vectors, areas, feedback)[category]["paperfeed"]
-        found[category] = (len(read), before[category]["paperfeed"], after)
-    return found
+def shown_sample(pool: list[dict], seed: str) -> list[dict]:
+    """UNREAD_SHOWN papers of the earlier weeks, whatever their category: what the learner was
+    shown (or could have been) and did not read. A read paper among them is dropped per case."""
+    return random.Random(f"shown {seed}").sample(pool, min(UNREAD_SHOWN, len(pool)))
 
 
-def report_week(week: list[dict], vectors: np.ndarray, areas: list[rank.Area]) -> None:
-    print(f"{'area':<8} {'bm25':>6} {'dense':>6} {'paperfeed':>10} {'digest':>7}")
-    results = evaluate_week(week, vectors, areas, None)
-    for category, row in results.items():
+def learning_feedback(
+    j: int, reads: list[dict], shown: list[dict], cached: dict[str, np.ndarray]
+) -> rank.Feedback:
+    read_ids = {p["id"] for p in reads}
+    unread = [p for p in shown if p["id"] not in read_ids]
+    vectors = np.stack([cached[p["id"]] for p in reads + unread])
+    labels = np.concatenate([np.ones(len(reads)), np.zeros(len(unread))])
+    areas = np.concatenate([np.full(len(reads), j), np.full(len(unread), -1)]).astype(np.int64)
+    return rank.Feedback(vectors, labels, areas)
+
+
+def report_quality(per_week: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\n{'week':<11} " + " ".join(f"{m:>16}" for m in METHODS) + "   (mean P@10 of 5 areas)")
+    means = {
+        w: {m: np.mean([r[m] for r in rows.values()]) for m in METHODS}
+        for w, rows in per_week.items()
+    }
+    for week, row in means.items():
+        print(f"{week:<11} " + " ".join(f"{row[m]:>16.3f}" for m in METHODS))
+    overall = {m: np.mean([row[m] for row in means.values()]) for m in METHODS}
+    print(f"{'mean':<11} " + " ".join(f"{overall[m]:>16.3f}" for m in METHODS))
+    for base in ("bm25", "dense"):
+        diffs = [row["paperfeed"] - row[base] for row in means.values()]
         print(
-            f"{category:<8} {row['bm25']:>6.2f} {row['dense']:>6.2f} "
-            f"{row['paperfeed']:>10.2f} {row['paperfeed_digest']:>7.2f}"
+            f"paperfeed vs {base}: wins {sum(d > 0 for d in diffs)}, ties "
+            f"{sum(d == 0 for d in diffs)}, loses {sum(d < 0 for d in diffs)} of {len(diffs)} weeks"
         )
-    means = {m: np.mean([r[m] for r in results.values()]) for m in next(iter(results.values()))}
-    print("mean     " + " ".join(f"{m}={v:.3f}" for m, v in means.items()))
+
+
+def report_learning(cases: list[tuple[str, str, int, float, float]]) -> None:
+    print("\nlearning: P@10 of the area's ranking, without -> with feedback")
+    for week, category, count, before, after in cases:
+        print(f"  {week} {category:<8} {count:>2} read: {before:.2f} -> {after:.2f}")
+    gains = [after - before for *_rest, before, after in cases]
+    print(
+        f"learning over {len(gains)} cases (areas x weeks): mean change {np.mean(gains):+.3f}, "
+        f"{sum(g > 0 for g in gains)} up, {sum(g == 0 for g in gains)} same, "
+        f"{sum(g < 0 for g in gains)} down"
+    )
+    for category, *_rest in AREAS:
+        mine = [after - before for _w, c, _n, before, after in cases if c == category]
+        print(f"  {category:<8} mean change {np.mean(mine):+.3f} over {len(mine)} weeks")
+
+
+def load_areas() -> list[rank.Area]:
+    from paperfeed.embed import load_query_encoder
+
+    encode = load_query_encoder(DEFAULT_MODEL)
+    found = []
+    for _category, name, description, keywords in AREAS:
+        vector = np.asarray(encode(f"{description}. {', '.join(keywords)}"), np.float32)
+        found.append(
+            rank.Area(name, vector / np.linalg.norm(vector), keywords, description=description)
+        )
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--tuning", action="store_true", help="report the tuning weeks instead")
+    parser.add_argument(
+        "--embed-only", action="store_true", help="fill the vector cache, then stop"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    ranges = [r for pair in WEEKS.items() for r in pair]
-    papers = load_papers(args.data, ranges)
-    from paperfeed.embed import load_query_encoder
-
-    encode = load_query_encoder(DEFAULT_MODEL)
-    area_vectors = [np.asarray(encode(f"{d}. {', '.join(k)}"), np.float32) for _, _, d, k in AREAS]
-    areas = [
-        rank.Area(name, v / np.linalg.norm(v), kw, description=d)
-        for (_, name, d, kw), v in zip(AREAS, area_vectors, strict=True)
-    ]
+    weeks = load_papers(args.data)
+    chosen = list(TUNING) if args.tuning else held_out_weeks(weeks)
     print(
-        f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, python {platform.python_version()}"
     )
-    gains = []
-    for (lo, hi), (elo, ehi) in WEEKS.items():
-        week = [p for p in papers if lo <= p["update_date"] <= hi]
-        earlier = [p for p in papers if elo <= p["update_date"] <= ehi]
-        reads = {c: read_sample(earlier, c, elo) for c, *_rest in AREAS}
-        cached = embed_cached(week + [p for r in reads.values() for p in r])
-        vectors = np.stack([cached[p["id"]] for p in week])
-        print(f"\nweek {lo}..{hi}: {len(week)} papers")
-        report_week(week, vectors, areas)
-        print(f"learning: papers of the area read from {elo}..{ehi}, P@10 without -> with")
-        for category, (count, before, after) in learning(
-            week, vectors, areas, reads, cached
-        ).items():
-            print(f"  {category:<8} {count:>2} read: {before:.2f} -> {after:.2f}")
-            gains.append(after - before)
-    print(
-        f"\nlearning over {len(gains)} cases (areas x weeks): mean change {np.mean(gains):+.3f}, "
-        f"{sum(g > 0 for g in gains)} up, {sum(g == 0 for g in gains)} same, "
-        f"{sum(g < 0 for g in gains)} down"
-    )
+    print(f"{'tuning' if args.tuning else 'held-out'} weeks: {', '.join(chosen)}")
+    plan = {}
+    for week in chosen:
+        pool = earlier(weeks, week)
+        reads = {c: read_sample(pool, c, week) for c, *_rest in AREAS}
+        plan[week] = (reads, shown_sample(pool, week))
+    needed = [p for w in chosen for p in weeks[w]]
+    needed += [p for reads, shown in plan.values() for r in reads.values() for p in r + shown]
+    cached = embed_cached(needed)
+    if args.embed_only:
+        return
+    areas = load_areas()
+    per_week, cases = {}, []
+    for week in chosen:
+        vectors = np.stack([cached[p["id"]] for p in weeks[week]])
+        per_week[week] = evaluate_week(weeks[week], vectors, areas)
+        reads, shown = plan[week]
+        for j, (category, *_rest) in enumerate(AREAS):
+            feedback = learning_feedback(j, reads[category], shown, cached)
+            _scores, after = paperfeed_at_10(weeks[week], vectors, areas, feedback)
+            before = per_week[week][category]["paperfeed"]
+            cases.append((week, category, len(reads[category]), before, after[category][0]))
+    report_quality(per_week)
+    report_learning(cases)
 
 
 if __name__ == "__main__":
