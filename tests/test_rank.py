@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
-from fakes import hash_vector
+from fakes import HashingEmbedder, hash_vector
 
 from paperfeed import rank
 
@@ -205,3 +207,30 @@ def test_reads_move_the_area_query_towards_them_more_as_they_accumulate() -> Non
     assert float(unmoved @ read) < moved(1) < moved(int(weights.rocchio_full))
     other_area = rank.Feedback(read[None, :], np.ones(1), np.ones(1, np.int64))
     np.testing.assert_allclose(rank.area_query(area, other_area, 0, weights), unmoved)
+
+
+def test_digest_passes_unread_items_as_negatives_shown_ones_first_window_never(tmp_path) -> None:
+    from test_digest import NOW, TOPICS, config, fill, paper
+
+    from paperfeed.digest import DigestOptions, gather, run_digest
+    from paperfeed.store import Store
+
+    store, embedder = Store.memory(), HashingEmbedder()
+    older = [paper(n, TOPICS[n % 4], days=20) for n in range(40)]
+    fill(store, embedder, older + [paper(n, TOPICS[n % 4]) for n in range(40, 70)], "arxiv")
+    cfg = config(embedder.model_name)
+    earlier = DigestOptions(NOW - timedelta(days=27), NOW - timedelta(days=14), per_area=2)
+    sent = run_digest(store, cfg, embedder.query, earlier, folder=tmp_path)
+    sent_ids = [e.item.id for e in sent.digest.entries]
+    store.reading.apply(sent_ids[0], "read", NOW - timedelta(days=15))
+    inputs = gather(store, cfg, embedder.query, DigestOptions(NOW - timedelta(days=7), NOW))
+    feedback = inputs.feedback
+    assert feedback is not None and feedback.labels.tolist()[:1] == [1.0]
+    unread = feedback.vectors[feedback.labels == 0]
+    assert len(unread) == 39 and (feedback.areas[feedback.labels == 0] == -1).all()
+    window = store.vectors.get(embedder.model_name, [i.id for i in inputs.items])
+    assert len(window) == 30 and not any(np.allclose(u, w) for u in unread for w in window.values())
+    shown = list(store.vectors.get(embedder.model_name, sent_ids[1:]).values())
+    assert len(shown) >= 2
+    for vector in shown:  # shown and left unread: always among the negatives
+        assert any(np.allclose(row, vector) for row in unread[: len(shown)])

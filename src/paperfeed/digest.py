@@ -145,10 +145,11 @@ def _with_unread(
     """The marks followed by the unread items that have a vector (label 0, area -1)."""
     if not (feedback.labels > 0).any():
         return feedback
-    found = store.vectors.get(model, _unread_ids(store, skip))
+    ids = _unread_ids(store, skip)
+    found = store.vectors.get(model, ids)
     if not found:
         return feedback
-    unread = np.stack(list(found.values())).astype(feedback.vectors.dtype)
+    unread = np.stack([found[i] for i in ids if i in found]).astype(feedback.vectors.dtype)
     return rank.Feedback(
         np.vstack([feedback.vectors, unread]),
         np.concatenate([feedback.labels, np.zeros(len(unread))]),
