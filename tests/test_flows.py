@@ -358,3 +358,88 @@ def test_prefect_yaml_mirrors_the_shipped_schedules_and_entrypoints() -> None:
         path, function = deployment["entrypoint"].split(":")
         assert f"def {function}(" in (REPO / path).read_text()
         assert deployment["work_pool"]["name"] == "paperfeed"
+
+
+# ------------------------------------------------------------- F2 and F5: deadline, politeness
+
+
+def test_a_hung_source_costs_the_flow_one_deadline(
+    flows: dict[str, ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F2: a stalled server inside a flow of .submit()ted tasks is cut by our HTTP deadline;
+    the run takes at most deadline + 5 s more than the same run without it."""
+    import time
+
+    from server import drip
+
+    from paperfeed.http import HttpClient, HttpPolicy
+
+    deadline = 2.0
+    policy = HttpPolicy(total_deadline=deadline, connect_timeout=deadline, read_timeout=deadline)
+    monkeypatch.setattr(flows["ingest"], "http_client", lambda _config: HttpClient(policy))
+    with FixtureServer() as srv, FixtureServer(host="127.0.0.2") as stalled:
+        healthy = [f"/h{i}" for i in range(3)]
+        for route in healthy:
+            srv.routes[route] = static(fresh_rss(route.strip("/")))
+        stalled.routes["/hung"] = drip(interval=0.5, total=120)
+        (tmp_path / "calm").mkdir()
+        calm = write_config(tmp_path / "calm", srv, healthy)
+        started = time.monotonic()
+        run_ingest(flows, calm, retry_delays=NO_DELAY)
+        calm_wall = time.monotonic() - started
+        settings = write_config(tmp_path, srv, healthy)
+        document = yaml.safe_load(settings.config_path.read_text())
+        document["sources"].append(
+            {"name": "hung", "type": "feed", "url": stalled.url("/hung"), "allow_private": True}
+        )
+        settings.config_path.write_text(yaml.safe_dump(document, sort_keys=False))
+        started = time.monotonic()
+        report = run_ingest(flows, settings, retry_delays=NO_DELAY)
+        wall = time.monotonic() - started
+
+    by_name = {s.name: s for s in report.sources}
+    assert by_name["hung"].status == "failed"
+    assert "deadline" in (by_name["hung"].error or "").lower()
+    assert all(by_name[r.strip("/")].status == "new" for r in healthy)
+    assert wall - calm_wall <= deadline + 5
+
+
+def test_politeness_holds_across_concurrent_prefect_tasks(
+    flows: dict[str, ModuleType], tmp_path: Path
+) -> None:
+    """F5: with fetch tasks running in parallel threads, one connection per host, and arXiv
+    requests one at a time at least 3 s apart (the gate is process-wide, not per task)."""
+    import json
+
+    page = next(shared_path("fixtures/arxiv_api/arxiv_py_recorded_2026").glob("q_testing_s0_m10_*"))
+    atom = json.loads(page.read_text())["body"].encode("latin-1")
+    with FixtureServer() as srv, FixtureServer(host="127.0.0.3") as api:
+        routes = [f"/f{i}" for i in range(12)]
+        for route in routes:
+            srv.routes[route] = static(fresh_rss(route.strip("/")))
+        api.routes["/api/query"] = static(atom)
+        settings = write_config(tmp_path, srv, routes)
+        document = yaml.safe_load(settings.config_path.read_text())
+        for name in ("arxiv-a", "arxiv-b"):
+            document["sources"].append(
+                {
+                    "name": name,
+                    "type": "arxiv",
+                    "categories": ["cs.LG"],
+                    "allow_private": True,
+                    "base_url": api.url("/api/query"),
+                    "max_results": 10,
+                    "page_size": 10,
+                }
+            )
+        settings.config_path.write_text(yaml.safe_dump(document, sort_keys=False))
+        report = run_ingest(flows, settings, retry_delays=NO_DELAY)
+        arrivals = sorted(r.time for r in api.log)
+
+    statuses = {s.name: s.status for s in report.sources}
+    assert {statuses[r.strip("/")] for r in routes} == {"new"}
+    # the recorded page says 214,881 results: capped at 10 a run, the rest waits for the next
+    assert statuses["arxiv-a"] == statuses["arxiv-b"] == "partial"
+    assert srv.peak_concurrency == 1
+    assert len(arrivals) == 2 and api.peak_concurrency == 1
+    assert arrivals[1] - arrivals[0] >= 3.0

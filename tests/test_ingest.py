@@ -330,3 +330,19 @@ def test_a_partial_run_keeps_its_resume_point_without_claiming_success() -> None
     assert (summary.status, summary.new) == ("partial", 1)
     assert (state.cursor, state.last_status, state.last_ok) == ("c1", "partial", None)
     assert state.consecutive_failures == 0
+
+
+def test_a_stalled_source_is_tried_once_even_with_retries_on(tmp_path: Path) -> None:
+    """A1 with the CLI's real retry policy: a deadline is not retried, so a hung source costs one
+    deadline, not attempts x (deadline + backoff)."""
+    from server import drip
+
+    from paperfeed.ingest import RetryPolicy
+
+    with FixtureServer() as srv:
+        srv.routes["/hung"] = drip(interval=0.5, total=120)
+        settings = write_config(tmp_path, [feed_source("hung", srv.url("/hung"))])
+        report = run(settings, deadline=1.5, retry=RetryPolicy())
+
+    assert by_name(report)["hung"].status == "failed"
+    assert srv.hits["/hung"] == 1

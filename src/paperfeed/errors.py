@@ -77,7 +77,9 @@ class FetchError(SourceError):
 
 
 class DeadlineExceeded(FetchError):
-    transient = True
+    # Not retried: a server that stalled for a whole deadline will most likely stall again, and
+    # retrying would multiply the cost of one hung source by the number of attempts (A1, F2).
+    transient = False
 
 
 class TooLarge(FetchError):
