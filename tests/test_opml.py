@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_path
 
-from paperfeed import opml
+from paperfeed import files
 from paperfeed.config import load_config, parse_config
 from paperfeed.errors import ConfigError, ParseError
 from paperfeed.keys import normalize_url
@@ -232,7 +232,7 @@ def test_failed_write_leaves_the_old_file(
     def broken_replace(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(opml.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         add_feeds(config_copy, [OpmlFeed("New", "https://new.example/feed")])
     assert config_copy.read_bytes() == text
@@ -250,7 +250,7 @@ def test_write_is_fsynced_and_keeps_mode(
         synced.append(fd)
         real_fsync(fd)
 
-    monkeypatch.setattr(opml.os, "fsync", spy)
+    monkeypatch.setattr(files.os, "fsync", spy)
     add_feeds(config_copy, [OpmlFeed("New", "https://new.example/feed")])
     assert synced, "the new file is flushed to disk before it replaces the old one"
     assert config_copy.stat().st_mode & 0o777 == 0o600

@@ -36,6 +36,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from paperfeed.files import fsync_dir, write_atomic
+
 INDEX_VERSION = 2
 APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASURED.md: 1M = 39 ms)
 HNSW_M = 32
@@ -335,25 +337,6 @@ class Indexes:
 # ---------------------------------------------------------------- atomic file writes
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through `write(fileobj)` to `path.tmp`, fsync, rename over `path`, fsync the dir."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*"), reverse=True):
         if path.is_file():
@@ -422,7 +405,7 @@ def save_index(
             "approx_threshold": approx_threshold,
             "ids_digest": _ids_digest(indexes.vectors.ids),
         }
-        atomic_write(
+        write_atomic(
             index_dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode())
         )
         cleanup(index_dir, locked=True)

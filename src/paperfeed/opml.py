@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ import yaml
 
 from paperfeed.config import Config, parse_config
 from paperfeed.errors import ConfigError, ParseError
+from paperfeed.files import write_text_atomic
 from paperfeed.keys import normalize_url
 
 NEW_CONFIG = "# paperfeed sources (created by `paperfeed sources import-opml`)\nsources: []\n"
@@ -226,7 +225,7 @@ def add_feeds(config_path: Path, feeds: Iterable[OpmlFeed], *, dry_run: bool = F
     if new and not dry_run:
         updated = append_sources(text, config_path, new)
         _check_appended(config, parse_config(updated, config_path), new)
-        write_atomic(target, updated)
+        write_text_atomic(target, updated)
     return AddReport(added=[name for name, _ in new], skipped=skipped)
 
 
@@ -236,31 +235,3 @@ def _check_appended(before: Config, after: Config, new: list[tuple[str, str]]) -
     appended = [(s.name, s.url) for s in after.sources[count:]]
     if after.sources[:count] != before.sources or appended != new:
         raise ConfigError(f"{before.path}: could not append to sources safely; file unchanged")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a reader sees the old file or the new one, never a mix."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform can open a directory
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
