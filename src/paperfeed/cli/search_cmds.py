@@ -121,8 +121,10 @@ def search(
         until=until.date() if until else None,
         unread=unread,
     )
+    # the encoder loads before the database is opened: a reader holding the file keeps an
+    # ingest from storing its results
+    encode = _query_encoder(_model(app))
     with _opened(app) as (store, indexes):
-        encode = _query_encoder(indexes.vectors.model)
         hits = run_search(store, indexes, encode, " ".join(query), k, filters, _tags_of(app))
     _print_hits(hits, as_json)
 
