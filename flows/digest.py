@@ -12,13 +12,10 @@ Run once with the configured settings:  python flows/digest.py [--home DIR] [--i
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -26,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from paperfeed import embed
+from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import Config, load_config
 from paperfeed.digest import DigestOptions, default_window, run_digest
 from paperfeed.settings import Settings
@@ -33,24 +31,6 @@ from paperfeed.store import Store
 from paperfeed.store.reading import apply_pending_marks
 
 ARTIFACT_KEY = "paperfeed-digest"
-
-
-def sibling_flow_module(name: str) -> ModuleType:
-    """flows/<name>.py as a module, loaded once per process under a stable name.
-
-    flows/ sits beside the package, not inside it, so it is loaded by path; `paperfeed serve`
-    uses the same name, so every caller shares one module."""
-    module_name = f"paperfeed_flows_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(
-        module_name, Path(__file__).with_name(f"{name}.py")
-    )
-    assert spec is not None and spec.loader is not None  # the file sits next to this one
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +70,8 @@ def digest_flow(
     logger = get_run_logger()
     ingest_state: State | None = None
     if ingest:
-        ingest_flow = sibling_flow_module("ingest").ingest_flow
+        # loaded by path under the name `paperfeed serve` uses, so both share one module
+        ingest_flow = load_flow_module(Path(__file__).parent, "ingest").ingest_flow
         ingest_state = ingest_flow(
             home=home, config=config, retry_delays=retry_delays, return_state=True
         )
