@@ -125,3 +125,22 @@ def test_list_rejects_an_unknown_area_with_a_hint(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "did you mean 'NLP & LLMs'" in result.output
     assert _invoke(settings, "list", "--area", "NLP & LLMs").exit_code == 0
+
+
+def test_digest_without_focus_areas_still_renders(
+    tmp_path: Path, factory: EmbedderFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Focus areas are optional in sources.yaml: the digest then has no area sections but
+    still its highlights, progress and needs-attention sections (no crash on vector widths)."""
+    from fakes import HashingEmbedder
+
+    monkeypatch.setattr(embed, "load_query_encoder", lambda _model: HashingEmbedder().query)
+    with FixtureServer() as srv:
+        srv.routes["/lil"] = static(shared_path(LILLOG).read_bytes())
+        settings = write_config(tmp_path, [feed_source("lil", srv.url("/lil"))])
+        assert _invoke(settings, "ingest").exit_code == 0
+    result = _invoke(settings, "digest", "--dry-run", "--since", "2000-01-01")
+
+    assert result.exit_code == 0, result.output
+    assert "## Needs attention" in result.output
+    assert "## Blog and newsletter highlights" in result.output

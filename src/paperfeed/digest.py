@@ -187,7 +187,11 @@ def gather(
 ) -> DigestInputs:
     """Read everything the digest needs. Items sent by an earlier digest are left out."""
     area_vectors = encode_areas(encode, config.focus_areas)
-    dim = area_vectors.shape[1]
+    # with no focus areas the vectors' width comes from the store (the digest still has
+    # highlights, progress and needs-attention sections)
+    dim = (
+        area_vectors.shape[1] if config.focus_areas else store.vectors.stats(config.model).dim or 1
+    )
     items, posts = _window(store, options)
     areas = [
         rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight, f.description)
