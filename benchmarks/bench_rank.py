@@ -3,7 +3,9 @@ paperfeed's ranking, in one run, over held-out weeks chosen by a fixed rule; the
 check for every area and every held-out week: 20 papers of that area read in the three earlier
 weeks (as if read from that area's section of earlier digests), plus a sample of the papers of
 those weeks the learner was shown and did not read; P@10 on the later week with and without
-that feedback.
+that feedback. Each (area, week) case averages its P@10 with feedback over SAMPLES independent
+samples of the 20 reads (fixed seeds), so one lucky or unlucky sample does not decide a case;
+every case is printed, with the overall mean change and the up/same/down counts.
 
 Weeks are Monday..Sunday of `update_date`. Tuning weeks (paperfeed.rank.Weights were chosen on
 them, with reads from the three weeks before each): 2023-06-12, 2023-10-16, 2024-01-15,
@@ -42,6 +44,7 @@ TUNING = ("2023-06-12", "2023-10-16", "2024-01-15", "2024-02-12")
 ALSO_HELD_OUT = ("2024-03-25",)
 MIN_PAPERS, EVERY = 1000, 8
 READS, UNREAD_SHOWN = 20, 300
+SAMPLES = 5  # independent read samples per (area, week) case, fixed seeds: less noise per case
 AREAS = [  # (category, name, description, keywords)
     (
         "cs.CL",
@@ -198,6 +201,11 @@ def read_sample(pool: list[dict], category: str, seed: str) -> list[dict]:
     return random.Random(f"{category} {seed}").sample(papers, min(READS, len(papers)))
 
 
+def sample_seeds(week: str) -> list[str]:
+    """SAMPLES fixed seeds per week; the first is the one earlier reports used alone."""
+    return [week] + [f"{week} #{s}" for s in range(1, SAMPLES)]
+
+
 def shown_sample(pool: list[dict], seed: str) -> list[dict]:
     """UNREAD_SHOWN papers of the earlier weeks, whatever their category: what the learner was
     shown (or could have been) and did not read. A read paper among them is dropped per case."""
@@ -234,7 +242,12 @@ def report_quality(per_week: dict[str, dict[str, dict[str, float]]]) -> None:
 
 
 def report_learning(cases: list[tuple[str, str, int, float, float]]) -> None:
-    print("\nlearning: P@10 of the area's ranking, without -> with feedback")
+    """Each case: (week, category, reads, P@10 without, mean P@10 with feedback over SAMPLES
+    read samples)."""
+    print(
+        f"\nlearning: P@10 of the area's ranking, without -> with feedback "
+        f"(mean of {SAMPLES} read samples)"
+    )
     for week, category, count, before, after in cases:
         print(f"  {week} {category:<8} {count:>2} read: {before:.2f} -> {after:.2f}")
     gains = [after - before for *_rest, before, after in cases]
@@ -280,10 +293,11 @@ def main() -> None:
     plan = {}
     for week in chosen:
         pool = earlier(weeks, week)
-        reads = {c: read_sample(pool, c, week) for c, *_rest in AREAS}
+        reads = {c: [read_sample(pool, c, s) for s in sample_seeds(week)] for c, *_rest in AREAS}
         plan[week] = (reads, shown_sample(pool, week))
     needed = [p for w in chosen for p in weeks[w]]
-    needed += [p for reads, shown in plan.values() for r in reads.values() for p in r + shown]
+    needed += [p for _reads, shown in plan.values() for p in shown]
+    needed += [p for reads, _shown in plan.values() for r in reads.values() for s in r for p in s]
     cached = embed_cached(needed)
     if args.embed_only:
         return
@@ -294,10 +308,15 @@ def main() -> None:
         per_week[week] = evaluate_week(weeks[week], vectors, areas)
         reads, shown = plan[week]
         for j, (category, *_rest) in enumerate(AREAS):
-            feedback = learning_feedback(j, reads[category], shown, cached)
-            _scores, after = paperfeed_at_10(weeks[week], vectors, areas, feedback)
+            after = [
+                paperfeed_at_10(
+                    weeks[week], vectors, areas, learning_feedback(j, sample, shown, cached)
+                )[1][category][0]
+                for sample in reads[category]
+            ]
             before = per_week[week][category]["paperfeed"]
-            cases.append((week, category, len(reads[category]), before, after[category][0]))
+            count = len(reads[category][0])
+            cases.append((week, category, count, before, float(np.mean(after))))
     report_quality(per_week)
     report_learning(cases)
 
