@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/" + DEFAULT_MODEL}
-# Texts per forward pass: big enough to keep bf16 matmuls efficient, small enough that the
-# length-sorted batches carry little padding.
-MICRO_BATCH = 64
+# Texts per forward pass. Measured on a 2-core AVX-512 BF16 CPU over 256 real abstracts:
+# 8-16 texts ran at 72-87 texts/s, 64-128 at 65-66 (bf16 attention falls out of cache).
+MICRO_BATCH = 16
 
 
 class Embedder(Protocol):
@@ -95,6 +95,9 @@ class SentenceTransformerEmbedder:
         dimension = getattr(model, "get_embedding_dimension", None)
         self.dim = int((dimension or model.get_sentence_embedding_dimension)())
         self._preprocess = getattr(model, "preprocess", None) or model.tokenize
+        # texts are tokenized once and padded per batch by us where that is what the model's
+        # own tokenize would do (right padding); any other model goes through its preprocess
+        self._pads_right = getattr(model.tokenizer, "padding_side", "right") == "right"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -102,22 +105,42 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        lengths = self._token_lengths(texts)
+        encoded = self._tokenize(texts)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
         with torch.inference_mode():
             for batch in length_sorted_batches(lengths, MICRO_BATCH):
-                features = self._preprocess([texts[i] for i in batch])
+                features = (
+                    self._batch(encoded, batch, max(lengths[i] for i in batch))
+                    if self._pads_right
+                    else self._preprocess([texts[i] for i in batch])
+                )
                 result = self.model.forward(features)["sentence_embedding"]
                 out[batch] = result.to(torch.float32).numpy()
         return normalise_rows(out)
 
-    def _token_lengths(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.model.tokenizer(
-            list(texts),
-            add_special_tokens=True,
-            truncation=True,
-            max_length=self.model.max_seq_length,
+    def _tokenize(self, texts: Sequence[str]) -> dict[str, list[list[int]]]:
+        """Every text tokenized once (truncated as the model is), padded later per batch."""
+        return dict(
+            self.model.tokenizer(
+                list(texts),
+                add_special_tokens=True,
+                truncation=True,
+                max_length=self.model.max_seq_length,
+            )
         )
-        return [len(ids) for ids in encoded["input_ids"]]
+
+    def _batch(self, encoded: dict[str, list[list[int]]], rows: list[int], width: int) -> Any:
+        """The model's input tensors for `rows`, right-padded to `width` (pad id for the ids,
+        0 for the attention mask and token types), as the tokenizer itself would pad them."""
+        import torch
+
+        pad_id = self.model.tokenizer.pad_token_id or 0
+        features = {}
+        for key, sequences in encoded.items():
+            fill = pad_id if key == "input_ids" else 0
+            padded = [sequences[r] + [fill] * (width - len(sequences[r])) for r in rows]
+            features[key] = torch.tensor(padded, dtype=torch.long)
+        return features
 
 
 def bf16_supported() -> bool:
