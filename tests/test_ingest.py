@@ -217,11 +217,15 @@ def test_failing_source_is_disabled_after_three_and_recovers(
 def _needs_attention(settings: Settings) -> str:
     """The "Needs attention" section of a dry-run digest, produced through the CLI."""
     from click.testing import CliRunner
+    from fakes import HashingEmbedder
 
+    from paperfeed import embed
     from paperfeed.cli import main
 
     args = ["--home", str(settings.home), "--config", str(settings.config_path)]
-    result = CliRunner().invoke(main, [*args, "digest", "--dry-run"])
+    with pytest.MonkeyPatch.context() as patch:  # no real model where a fake does
+        patch.setattr(embed, "load_query_encoder", lambda _model: HashingEmbedder().query)
+        result = CliRunner().invoke(main, [*args, "digest", "--dry-run"])
     assert result.exit_code == 0, result.output
     return result.output.split("## Needs attention", 1)[1]
 
