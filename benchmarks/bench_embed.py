@@ -14,13 +14,13 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 SHARED = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"
@@ -46,16 +46,10 @@ def sample(n: int, queries: int) -> tuple[list[str], list[str]]:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown"
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     flags = cpuinfo.read_text() if cpuinfo.exists() else ""
     extras = [f for f in ("avx512_bf16", "amx_bf16", "avx512_vnni") if f in flags]
-    return f"{model}, {os.cpu_count()} logical cores, {' '.join(extras) or 'no bf16/vnni'}"
+    return f"{cpu_model()}, {os.cpu_count()} logical cores, {' '.join(extras) or 'no bf16/vnni'}"
 
 
 def matmul_gflops(dtype_name: str, size: int = 2048, repeats: int = 5) -> float:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from _machine import cpu_model
 
 from paperfeed.bulk import DEFAULT_BATCH_SIZE, ImportReport, import_arxiv_metadata
 from paperfeed.store import Store
@@ -27,16 +28,6 @@ DEFAULT_FILE = (
     / "arxiv_bulk"
     / "arxiv_metadata_65k.jsonl.gz"
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def db_megabytes(path: Path) -> float:

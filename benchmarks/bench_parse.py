@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import feedparser
+from _machine import cpu_model
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
@@ -31,15 +32,8 @@ REAL_FEEDS = (
 
 
 def machine_info() -> str:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return (
-        f"cpu: {cpu}; cores: {os.cpu_count()}; python {platform.python_version()}; "
+        f"cpu: {cpu_model()}; cores: {os.cpu_count()}; python {platform.python_version()}; "
         f"feedparser {feedparser.__version__}"
     )
 

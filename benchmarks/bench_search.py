@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 from paperfeed.index import (
     BM25_ARRAYS,
@@ -47,14 +48,9 @@ ARXIV_65K = SHARED / "data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     load = os.getloadavg()[0]
-    return f"{cpu}; {os.cpu_count()} cores; load avg {load:.1f}; python {platform.python_version()}"
+    python = platform.python_version()
+    return f"{cpu_model()}; {os.cpu_count()} cores; load avg {load:.1f}; python {python}"
 
 
 def unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
