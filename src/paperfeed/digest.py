@@ -9,9 +9,7 @@ rendering. Nothing here builds SQL. The pure names are re-exported from here.
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +39,7 @@ from paperfeed.digest_build import (
     period_of,
     snippet,
 )
+from paperfeed.files import write_text_atomic
 from paperfeed.render import render_markdown
 from paperfeed.store.digests import SentItem
 from paperfeed.store.items import StoredItem
@@ -227,18 +226,8 @@ def digest_path(folder: Path, period: str) -> Path:
 
 
 def write_digest(path: Path, text: str) -> None:
-    """Atomically: a temp file beside the target, fsync, os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Atomically (paperfeed.files): a reader never sees half a digest."""
+    write_text_atomic(path, text)
 
 
 def record_digest(store: Store, digest: Digest, path: Path | None) -> int:
