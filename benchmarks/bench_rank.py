@@ -1,24 +1,31 @@
 """Ranking quality on real arXiv weeks: P@10 per focus area for BM25, dense-only cosine and
-paperfeed's ranking, in one run, over held-out weeks chosen by a fixed rule; then the learning
-check for every area and every held-out week: 20 papers of that area read in the three earlier
+paperfeed's ranking, in one run, over weeks chosen by a fixed rule (held-out by default); then
+the learning check for every area and every week: 20 papers of that area read in the three earlier
 weeks (as if read from that area's section of earlier digests), plus a sample of the papers of
 those weeks the learner was shown and did not read; P@10 on the later week with and without
 that feedback. Each (area, week) case averages its P@10 with feedback over SAMPLES independent
 samples of the 20 reads (fixed seeds), so one lucky or unlucky sample does not decide a case;
 every case is printed, with the overall mean change and the up/same/down counts.
 
-Weeks are Monday..Sunday of `update_date`. Tuning weeks (paperfeed.rank.Weights were chosen on
-them, with reads from the three weeks before each): 2023-06-12, 2023-10-16, 2024-01-15,
-2024-02-12 (`--tuning` reports them instead). Held-out weeks: of the weeks with at least
-1,000 papers that have three weeks of data before them and are not tuning weeks, every 8th
-counting back from the newest, plus 2024-03-25 (held out by earlier reports).
+Weeks are Monday..Sunday of `update_date`, in three disjoint sets (`--weeks` picks one):
+  tuning    2023-06-12, 2023-10-16, 2024-01-15, 2024-02-12: the signal weights of
+            paperfeed.rank.Weights were chosen on them;
+  dev       the feedback weights (how much the learner's reads count) were chosen on them: of the
+            eligible weeks (at least 1,000 papers, three weeks of data before them, not tuning),
+            every 4th counting back from the newest, starting at the third, less held-out ones;
+  held-out  (the default) of the eligible weeks, every 8th counting back from the newest, plus
+            2024-03-25 (held out by earlier reports). Nothing was chosen on them.
+The learning check also reports a ceiling: the same ranking with every paper of the three
+earlier weeks labelled (read if it has the category, unread if not), instead of 20 reads: how
+far this ranking goes with all the feedback those weeks could give.
 
 Relevant = the paper's categories contain the area's arXiv category. The focus areas are written
 the way a learner would describe them, not derived from the category labels.
 
 Embedding real abstracts is slow on this CPU, so only the papers used are embedded (with
 paperfeed.embed.load_embedder) and the vectors are cached in /tmp/paperfeed_bench_rank/ between
-runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH] [--tuning]
+runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH] [--weeks held-out|dev|tuning]
+[--reads N] (papers read per case, default 20: the learning curve)
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import os
 import platform
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -105,16 +113,33 @@ def load_papers(path: Path) -> dict[str, list[dict]]:
     return weeks
 
 
-def held_out_weeks(weeks: dict[str, list[dict]]) -> list[str]:
-    """The fixed rule in the module docstring."""
+def eligible_weeks(weeks: dict[str, list[dict]]) -> list[str]:
+    """Weeks with at least MIN_PAPERS papers and three weeks of data before them, not tuning
+    weeks, newest first."""
     first = min(weeks)
     sizes = Counter({w: len(p) for w, p in weeks.items()})
-    eligible = sorted(
+    found = (
         w
         for w, n in sizes.items()
         if n >= MIN_PAPERS and w not in TUNING and shifted(w, -21) >= first
     )
-    return sorted(set(eligible[::-1][::EVERY]) | set(ALSO_HELD_OUT))
+    return sorted(found, reverse=True)
+
+
+def held_out_weeks(weeks: dict[str, list[dict]]) -> list[str]:
+    """The fixed rule in the module docstring."""
+    return sorted(set(eligible_weeks(weeks)[::EVERY]) | set(ALSO_HELD_OUT))
+
+
+def dev_weeks(weeks: dict[str, list[dict]]) -> list[str]:
+    """The fixed rule in the module docstring."""
+    return sorted(set(eligible_weeks(weeks)[2::4]) - set(held_out_weeks(weeks)))
+
+
+def chosen_weeks(weeks: dict[str, list[dict]], which: str) -> list[str]:
+    if which == "tuning":
+        return list(TUNING)
+    return dev_weeks(weeks) if which == "dev" else held_out_weeks(weeks)
 
 
 def earlier(weeks: dict[str, list[dict]], week: str) -> list[dict]:
@@ -195,10 +220,10 @@ def evaluate_week(
     return result
 
 
-def read_sample(pool: list[dict], category: str, seed: str) -> list[dict]:
-    """Up to READS papers of the category from the earlier weeks (fewer when fewer exist)."""
+def read_sample(pool: list[dict], category: str, seed: str, count: int = READS) -> list[dict]:
+    """Up to `count` papers of the category from the earlier weeks (fewer when fewer exist)."""
     papers = [p for p in pool if category in p["categories"].split()]
-    return random.Random(f"{category} {seed}").sample(papers, min(READS, len(papers)))
+    return random.Random(f"{category} {seed}").sample(papers, min(count, len(papers)))
 
 
 def sample_seeds(week: str) -> list[str]:
@@ -241,24 +266,88 @@ def report_quality(per_week: dict[str, dict[str, dict[str, float]]]) -> None:
         )
 
 
-def report_learning(cases: list[tuple[str, str, int, float, float]]) -> None:
-    """Each case: (week, category, reads, P@10 without, mean P@10 with feedback over SAMPLES
-    read samples)."""
-    print(
-        f"\nlearning: P@10 of the area's ranking, without -> with feedback "
-        f"(mean of {SAMPLES} read samples)"
+@dataclass(frozen=True)
+class Case:
+    """One (week, area) learning case. P@10 pairs are (the area's ranking, the digest section);
+    `after` is the mean over SAMPLES read samples."""
+
+    week: str
+    category: str
+    reads: int
+    before: tuple[float, float]
+    after: tuple[float, float]
+    ceiling: float  # the area's ranking with every earlier paper labelled
+
+
+def _summary(before: list[float], after: list[float]) -> str:
+    gains = np.subtract(after, before)
+    return (
+        f"mean P@10 {np.mean(before):.3f} -> {np.mean(after):.3f}, change {gains.mean():+.3f}, "
+        f"{(gains > 0).sum()} up, {(gains == 0).sum()} same, {(gains < 0).sum()} down"
     )
-    for week, category, count, before, after in cases:
-        print(f"  {week} {category:<8} {count:>2} read: {before:.2f} -> {after:.2f}")
-    gains = [after - before for *_rest, before, after in cases]
+
+
+def report_learning(cases: list[Case]) -> None:
     print(
-        f"learning over {len(gains)} cases (areas x weeks): mean change {np.mean(gains):+.3f}, "
-        f"{sum(g > 0 for g in gains)} up, {sum(g == 0 for g in gains)} same, "
-        f"{sum(g < 0 for g in gains)} down"
+        f"\nlearning: P@10 without -> with feedback (mean of {SAMPLES} read samples), "
+        "the area's ranking [digest section]; ceiling = every earlier paper labelled"
     )
+    for c in cases:
+        print(
+            f"  {c.week} {c.category:<8} {c.reads:>2} read: {c.before[0]:.2f} -> {c.after[0]:.2f}"
+            f"  [{c.before[1]:.2f} -> {c.after[1]:.2f}]  ceiling {c.ceiling:.2f}"
+        )
+    print(f"learning over {len(cases)} cases (areas x weeks):")
+    ranking = [c.before[0] for c in cases]
+    print(f"  area ranking:   {_summary(ranking, [c.after[0] for c in cases])}")
+    print(
+        f"  digest section: {_summary([c.before[1] for c in cases], [c.after[1] for c in cases])}"
+    )
+    print(f"  ceiling:        {_summary(ranking, [c.ceiling for c in cases])}")
     for category, *_rest in AREAS:
-        mine = [after - before for _w, c, _n, before, after in cases if c == category]
+        mine = [c.after[0] - c.before[0] for c in cases if c.category == category]
         print(f"  {category:<8} mean change {np.mean(mine):+.3f} over {len(mine)} weeks")
+
+
+def ceiling_feedback(
+    j: int, pool: list[dict], category: str, cached: dict[str, np.ndarray]
+) -> rank.Feedback:
+    """Every paper of the earlier weeks marked: read when it has the category, unread if not."""
+    labels = relevance(pool, category).astype(np.float64)
+    areas = np.where(labels > 0, j, -1).astype(np.int64)
+    return rank.Feedback(np.stack([cached[p["id"]] for p in pool]), labels, areas)
+
+
+Plan = tuple[dict[str, list[list[dict]]], list[dict], list[dict]]  # reads, shown, earlier weeks
+
+
+def learning_case(
+    week: str,
+    papers: list[dict],
+    vectors: np.ndarray,
+    areas: list[rank.Area],
+    j: int,
+    plan: Plan,
+    cached: dict[str, np.ndarray],
+) -> Case:
+    category = AREAS[j][0]
+    reads, shown, pool = plan
+    before = paperfeed_at_10(papers, vectors, areas, None)[1][category]
+    after = [
+        paperfeed_at_10(papers, vectors, areas, learning_feedback(j, sample, shown, cached))[1][
+            category
+        ]
+        for sample in reads[category]
+    ]
+    ceiling = paperfeed_at_10(papers, vectors, areas, ceiling_feedback(j, pool, category, cached))
+    return Case(
+        week,
+        category,
+        len(reads[category][0]),
+        before,
+        (float(np.mean([a[0] for a in after])), float(np.mean([a[1] for a in after]))),
+        ceiling[1][category][0],
+    )
 
 
 def load_areas() -> list[rank.Area]:
@@ -277,27 +366,33 @@ def load_areas() -> list[rank.Area]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--tuning", action="store_true", help="report the tuning weeks instead")
+    parser.add_argument(
+        "--weeks", choices=("held-out", "dev", "tuning"), default="held-out", help="which weeks"
+    )
     parser.add_argument(
         "--embed-only", action="store_true", help="fill the vector cache, then stop"
+    )
+    parser.add_argument(
+        "--reads", type=int, default=READS, help=f"papers read per case (default {READS})"
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     weeks = load_papers(args.data)
-    chosen = list(TUNING) if args.tuning else held_out_weeks(weeks)
+    chosen = chosen_weeks(weeks, args.weeks)
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpus, load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, python {platform.python_version()}"
     )
-    print(f"{'tuning' if args.tuning else 'held-out'} weeks: {', '.join(chosen)}")
-    plan = {}
+    print(f"{args.weeks} weeks: {', '.join(chosen)}")
+    plan: dict[str, Plan] = {}
     for week in chosen:
         pool = earlier(weeks, week)
-        reads = {c: [read_sample(pool, c, s) for s in sample_seeds(week)] for c, *_rest in AREAS}
-        plan[week] = (reads, shown_sample(pool, week))
-    needed = [p for w in chosen for p in weeks[w]]
-    needed += [p for _reads, shown in plan.values() for p in shown]
-    needed += [p for reads, _shown in plan.values() for r in reads.values() for s in r for p in s]
+        reads = {
+            c: [read_sample(pool, c, s, args.reads) for s in sample_seeds(week)]
+            for c, *_rest in AREAS
+        }
+        plan[week] = (reads, shown_sample(pool, week), pool)
+    needed = [p for w in chosen for p in weeks[w] + earlier(weeks, w)]
     cached = embed_cached(needed)
     if args.embed_only:
         return
@@ -306,17 +401,8 @@ def main() -> None:
     for week in chosen:
         vectors = np.stack([cached[p["id"]] for p in weeks[week]])
         per_week[week] = evaluate_week(weeks[week], vectors, areas)
-        reads, shown = plan[week]
-        for j, (category, *_rest) in enumerate(AREAS):
-            after = [
-                paperfeed_at_10(
-                    weeks[week], vectors, areas, learning_feedback(j, sample, shown, cached)
-                )[1][category][0]
-                for sample in reads[category]
-            ]
-            before = per_week[week][category]["paperfeed"]
-            count = len(reads[category][0])
-            cases.append((week, category, count, before, float(np.mean(after))))
+        for j in range(len(AREAS)):
+            cases.append(learning_case(week, weeks[week], vectors, areas, j, plan[week], cached))
     report_quality(per_week)
     report_learning(cases)
 
