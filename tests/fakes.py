@@ -11,10 +11,28 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from paperfeed.models import FetchResponse
+
 FAKE_MODEL = "fake-hashing-64"
+
+
+@dataclass
+class FakeHttp:
+    """An `HttpClient` stand-in that answers every fetch with one response and records calls."""
+
+    response: FetchResponse
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def fetch(self, url: str, **kwargs: Any) -> FetchResponse:
+        self.calls.append((url, kwargs))
+        return self.response
+
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 

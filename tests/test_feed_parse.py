@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import shared_path
+from fakes import FakeHttp
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
@@ -197,16 +197,6 @@ def test_malformed_prolog_regressions_raise_only_parse_error(body: bytes) -> Non
 
 
 # --- collect ---------------------------------------------------------------------------------
-
-
-@dataclass
-class FakeHttp:
-    response: FetchResponse
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def fetch(self, url: str, **kwargs: Any) -> FetchResponse:
-        self.calls.append((url, kwargs))
-        return self.response
 
 
 def test_collect_parses_a_200_and_passes_validators_through() -> None:

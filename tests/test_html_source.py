@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fakes import FakeHttp
 from test_feed_security import XSS_VECTORS, assert_inert
 
 from paperfeed.config import SourceConfig
@@ -90,16 +90,6 @@ def test_deeply_nested_page_does_not_crash() -> None:
     body = b"<div>" * depth + b"<article><h2>deep</h2><a class=more href=/d>d</a></article>"
     items = html.parse(body + b"</div>" * depth, SOURCE)
     assert [(i.title, i.url) for i in items] == [("deep", "https://news.example/d")]
-
-
-@dataclass
-class FakeHttp:
-    response: FetchResponse
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def fetch(self, url: str, **kwargs: Any) -> FetchResponse:
-        self.calls.append((url, kwargs))
-        return self.response
 
 
 def test_collect_200_and_304() -> None:
