@@ -91,6 +91,7 @@ AREAS = [  # (category, name, description, keywords)
     ),
 ]
 METHODS = ("bm25", "dense", "paperfeed", "paperfeed_digest")
+Plan = tuple[dict[str, list[list[dict]]], list[dict], list[dict]]  # reads, shown, earlier weeks
 
 
 def monday(day: str) -> str:
@@ -318,21 +319,19 @@ def ceiling_feedback(
     return rank.Feedback(np.stack([cached[p["id"]] for p in pool]), labels, areas)
 
 
-Plan = tuple[dict[str, list[list[dict]]], list[dict], list[dict]]  # reads, shown, earlier weeks
-
-
 def learning_case(
     week: str,
     papers: list[dict],
     vectors: np.ndarray,
     areas: list[rank.Area],
     j: int,
+    before: tuple[float, float],
     plan: Plan,
     cached: dict[str, np.ndarray],
 ) -> Case:
+    """`before`: the week's P@10 pair for area j without feedback, as evaluate_week found it."""
     category = AREAS[j][0]
     reads, shown, pool = plan
-    before = paperfeed_at_10(papers, vectors, areas, None)[1][category]
     after = [
         paperfeed_at_10(papers, vectors, areas, learning_feedback(j, sample, shown, cached))[1][
             category
@@ -401,8 +400,12 @@ def main() -> None:
     for week in chosen:
         vectors = np.stack([cached[p["id"]] for p in weeks[week]])
         per_week[week] = evaluate_week(weeks[week], vectors, areas)
-        for j in range(len(AREAS)):
-            cases.append(learning_case(week, weeks[week], vectors, areas, j, plan[week], cached))
+        for j, (category, *_rest) in enumerate(AREAS):
+            found = per_week[week][category]
+            before = (found["paperfeed"], found["paperfeed_digest"])
+            cases.append(
+                learning_case(week, weeks[week], vectors, areas, j, before, plan[week], cached)
+            )
     report_quality(per_week)
     report_learning(cases)
 
