@@ -23,7 +23,7 @@ import numpy as np
 
 from paperfeed.config import Config, FocusArea
 from paperfeed.digest import DigestOptions, build_digest, gather, record_digest, write_digest
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.render import render_markdown
 from paperfeed.store import Store
 

@@ -49,7 +49,7 @@ from paperfeed.ingest import (
     split_waiting,
     store_results,
 )
-from paperfeed.models import Collected, SourceState
+from paperfeed.records import Collected, SourceState
 from paperfeed.settings import Settings
 
 DEFAULT_RETRY_DELAYS = (10.0, 30.0, 90.0)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from paperfeed.models import FetchResponse
+from paperfeed.records import FetchResponse
 
 FAKE_MODEL = "fake-hashing-64"
 

@@ -12,7 +12,7 @@ from test_arxiv_fake import EPOCH, FakeArxiv, Paper, Request, corpus, empty_page
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ArxivApiError, DeadlineExceeded, Deferred
-from paperfeed.models import Collected, SourceState
+from paperfeed.records import Collected, SourceState
 from paperfeed.sources import arxiv
 
 NOW = EPOCH + timedelta(days=5)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from paperfeed.models import FetchResponse
+from paperfeed.records import FetchResponse
 
 WINDOW = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
 EPOCH = datetime(2026, 3, 2, tzinfo=UTC)

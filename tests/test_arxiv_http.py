@@ -17,7 +17,7 @@ from paperfeed.config import SourceConfig
 from paperfeed.http import HttpClient
 from paperfeed.http import _client as http_client
 from paperfeed.http._polite import Gates
-from paperfeed.models import SourceState
+from paperfeed.records import SourceState
 from paperfeed.sources import arxiv
 
 NOW = EPOCH + timedelta(days=5)

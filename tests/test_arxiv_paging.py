@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from test_arxiv_fake import FakeArxiv, Paper, Request, corpus, empty_page
 
 from paperfeed.config import SourceConfig
-from paperfeed.models import SourceState
+from paperfeed.records import SourceState
 from paperfeed.sources import arxiv
 from paperfeed.sources.arxiv_query import MAX_PAGE_SIZE, MAX_START
 

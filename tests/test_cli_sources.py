@@ -13,7 +13,7 @@ from conftest import shared_path
 
 from paperfeed.cli import main
 from paperfeed.config import load_config
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from paperfeed.digest import (
     run_digest,
     snippet,
 )
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.render import headings_expected, safe_url
 from paperfeed.store import Store
 

@@ -17,7 +17,7 @@ import paperfeed.embed as embed
 from paperfeed.cli import main
 from paperfeed.cli.embed_cmds import embed_command
 from paperfeed.embed import embed_pending, embedding_text, length_sorted_batches
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 

@@ -14,7 +14,7 @@ from fakes import FakeHttp
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
 from paperfeed.keys import assign_keys
-from paperfeed.models import FetchResponse, SourceState, Validators
+from paperfeed.records import FetchResponse, SourceState, Validators
 from paperfeed.sources import feed
 
 SOURCE = SourceConfig(name="blog", type="feed", url="https://blog.example/feed.xml")

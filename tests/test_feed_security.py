@@ -12,7 +12,7 @@ import pytest
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.sources import feed
 
 SOURCE = SourceConfig(name="s", type="feed", url="https://feed.example/rss")

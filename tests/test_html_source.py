@@ -11,7 +11,7 @@ from test_feed_security import XSS_VECTORS, assert_inert
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
-from paperfeed.models import FetchResponse, SourceState, Validators
+from paperfeed.records import FetchResponse, SourceState, Validators
 from paperfeed.sources import html
 
 SELECTORS = {"item": "article", "title": "h2", "link": "a.more", "date": "time", "summary": "p"}

@@ -26,7 +26,7 @@ from paperfeed.errors import (
     TransportError,
 )
 from paperfeed.http import HttpClient, HttpPolicy, is_public_address, literal_ip
-from paperfeed.models import FetchResponse, Validators
+from paperfeed.records import FetchResponse, Validators
 
 UA = re.compile(r"^paperfeed/\d+\.\d+\.\d+\S* \(\+\S+\)$")
 LAST_MODIFIED = "Mon, 02 Mar 2026 10:00:00 GMT"

@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperfeed import index as ix
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 
 WORDS = [

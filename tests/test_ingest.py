@@ -320,7 +320,7 @@ def test_a_partial_run_keeps_its_resume_point_without_claiming_success() -> None
 
     from paperfeed.config import SourceConfig
     from paperfeed.ingest import SourceResult, store_result
-    from paperfeed.models import Collected, Item
+    from paperfeed.records import Collected, Item
 
     source = SourceConfig(name="arxiv", type="arxiv", categories=("cs.LG",))
     collected = Collected(

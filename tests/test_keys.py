@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperfeed.keys import assign_keys, item_key, normalize_url, parse_arxiv_id
-from paperfeed.models import Item
+from paperfeed.records import Item
 
 
 @pytest.mark.parametrize(

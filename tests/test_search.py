@@ -23,7 +23,7 @@ from paperfeed import search as sx
 from paperfeed.cli import main, search_cmds
 from paperfeed.config import DEFAULT_MODEL
 from paperfeed.errors import NotFound
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 
 MODEL = DEFAULT_MODEL  # fake vectors stored under the default name, so the CLI needs no config

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from paperfeed.errors import NotFound
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "paperfeed"

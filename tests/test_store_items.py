@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperfeed.errors import NotFound
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 from paperfeed.store import items as items_module
 from paperfeed.text import repair_unicode

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from paperfeed.models import SourceState, Validators
+from paperfeed.records import SourceState, Validators
 from paperfeed.store import Store
 from paperfeed.store.sources import SourceStateRepo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 from paperfeed.store.vectors import id_checksum
 

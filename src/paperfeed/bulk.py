@@ -21,7 +21,7 @@ from typing import IO, Any, cast
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store import Store
 from paperfeed.text import clean_text
 

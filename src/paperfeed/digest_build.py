@@ -17,7 +17,7 @@ import numpy as np
 from paperfeed import rank
 from paperfeed.config import FocusArea
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.models import SourceState
+from paperfeed.records import SourceState
 from paperfeed.render import plain
 from paperfeed.store.items import StoredItem
 

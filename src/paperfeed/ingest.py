@@ -22,7 +22,7 @@ from paperfeed import __version__
 from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
 from paperfeed.http import HttpClient, HttpPolicy, host_of
-from paperfeed.models import Collected, SourceState
+from paperfeed.records import Collected, SourceState
 from paperfeed.settings import Settings
 from paperfeed.sources import adapter_for
 from paperfeed.store import Store

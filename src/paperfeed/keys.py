@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from paperfeed.models import Item
+from paperfeed.records import Item
 
 _NEW_ID = r"\d{4}\.\d{4,5}"
 _OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"

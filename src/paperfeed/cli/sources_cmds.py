@@ -17,8 +17,8 @@ import click
 from paperfeed.cli.app import App, emit_json, main, pass_app
 from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError
-from paperfeed.models import SourceState
 from paperfeed.opml import AddReport, add_feeds, parse_opml
+from paperfeed.records import SourceState
 from paperfeed.store import Store
 
 

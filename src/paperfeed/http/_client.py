@@ -26,7 +26,7 @@ from paperfeed.errors import (
     TooManyRedirects,
     TransportError,
 )
-from paperfeed.models import FetchResponse, Validators
+from paperfeed.records import FetchResponse, Validators
 
 from ._body import ACCEPT_ENCODING, read_body
 from ._guard import (

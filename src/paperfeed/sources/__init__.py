@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import SourceError
-from paperfeed.models import Collected, FetchResponse, Item, SourceState
+from paperfeed.records import Collected, FetchResponse, Item, SourceState
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient

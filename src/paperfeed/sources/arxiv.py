@@ -21,7 +21,7 @@ from lxml import etree
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ArxivApiError, Deferred, ParseError
 from paperfeed.keys import parse_arxiv_id, parse_doi
-from paperfeed.models import Collected, Item, SourceState
+from paperfeed.records import Collected, Item, SourceState
 from paperfeed.sources.arxiv_query import (
     API_URL,
     MAX_PAGE_SIZE,

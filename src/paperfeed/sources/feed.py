@@ -28,7 +28,7 @@ from dateutil import parser as dateutil_parser
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.models import Collected, Item, SourceState
+from paperfeed.records import Collected, Item, SourceState
 from paperfeed.sources import collect_page
 from paperfeed.text import clean_text, outbound_links, safe_http_url
 

@@ -25,7 +25,7 @@ from bs4.element import Tag
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
-from paperfeed.models import Collected, Item, SourceState
+from paperfeed.records import Collected, Item, SourceState
 from paperfeed.sources import collect_page
 from paperfeed.sources.feed import RawEntry, parse_date, to_item
 from paperfeed.text import clean_text, safe_http_url

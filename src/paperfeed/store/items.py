@@ -16,7 +16,7 @@ import duckdb
 
 from paperfeed.errors import NotFound
 from paperfeed.keys import assign_keys, content_hash, normalize_url, parse_arxiv_id, parse_doi
-from paperfeed.models import Item
+from paperfeed.records import Item
 from paperfeed.store.connection import as_utc, transaction
 from paperfeed.text import repair_unicode
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from paperfeed.models import SourceState, Validators
+from paperfeed.records import SourceState, Validators
 from paperfeed.store.connection import as_utc, transaction
 
 _SELECT_ONE = """
