@@ -93,7 +93,7 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def cold_query_seconds() -> float:
     code = (
-        "from paperfeed.embed import load_query_encoder; "
+        "from paperfeed.embed.embedder import load_query_encoder; "
         "load_query_encoder()('contrastive learning for retrieval'); "
         "import sys; assert 'torch' not in sys.modules"
     )
@@ -117,7 +117,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from paperfeed.embed import load_embedder, load_query_encoder, model_location
+    from paperfeed.embed.embedder import load_embedder, load_query_encoder, model_location
 
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -23,9 +23,9 @@ Relevant = the paper's categories contain the area's arXiv category. The focus a
 the way a learner would describe them, not derived from the category labels.
 
 Embedding real abstracts is slow on this CPU, so only the papers used are embedded (with
-paperfeed.embed.load_embedder) and the vectors are cached in /tmp/paperfeed_bench_rank/ between
-runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH] [--weeks held-out|dev|tuning]
-[--reads N] (papers read per case, default 20: the learning curve)
+paperfeed.embed.embedder.load_embedder) and the vectors are cached in /tmp/paperfeed_bench_rank/
+between runs. Usage: .venv/bin/python benchmarks/bench_rank.py [--data PATH]
+[--weeks held-out|dev|tuning] [--reads N] (papers read per case, default 20: the learning curve)
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def earlier(weeks: dict[str, list[dict]], week: str) -> list[dict]:
 
 
 def embed_cached(papers: list[dict]) -> dict[str, np.ndarray]:
-    from paperfeed.embed import embedding_text, load_embedder
+    from paperfeed.embed.embedder import embedding_text, load_embedder
 
     CACHE.mkdir(exist_ok=True)
     file = CACHE / "vectors.npz"
@@ -350,7 +350,7 @@ def learning_case(
 
 
 def load_areas() -> list[rank.Area]:
-    from paperfeed.embed import load_query_encoder
+    from paperfeed.embed.embedder import load_query_encoder
 
     encode = load_query_encoder(DEFAULT_MODEL)
     found = []

@@ -186,7 +186,7 @@ def bench_full_path(n: int, cache: Path) -> None:
 
 def bench_query_encoder() -> None:
     """Warm latency of encoding one short query (the numpy MiniLM path `paperfeed search` uses)."""
-    from paperfeed.embed import load_query_encoder
+    from paperfeed.embed.embedder import load_query_encoder
 
     encode = load_query_encoder("all-MiniLM-L6-v2")
     texts = [f"{a} {b} for {c}" for a, b, c in zip(*[iter(_QUERY_WORDS * 3)] * 3, strict=False)]

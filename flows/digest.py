@@ -22,10 +22,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
-from paperfeed import embed
 from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import Config, load_config
 from paperfeed.digest import DigestOptions, default_window, run_digest
+from paperfeed.embed import embedder
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 from paperfeed.store.reading import apply_pending_marks
@@ -44,7 +44,7 @@ class Published:
 @task(cache_policy=NO_CACHE)
 def build_and_write(settings: Settings, config: Config, options: DigestOptions) -> Published:
     """Rank the window, write digests/YYYY-Www.md, record what was sent; publish the artifact."""
-    encode = embed.load_query_encoder(config.model)
+    encode = embedder.load_query_encoder(config.model)
     folder = config.digest_dir or settings.default_digest_dir
     with Store.open(settings.db_path) as store:
         apply_pending_marks(store, settings)

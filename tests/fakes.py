@@ -1,6 +1,6 @@
 """Deterministic test doubles shared by the test suite (no model, no network).
 
-`HashingEmbedder` follows the `paperfeed.embed.Embedder` protocol: each lower-cased word is
+`HashingEmbedder` follows the `paperfeed.embed.embedder.Embedder` protocol: each lower-cased word is
 hashed (blake2b, so stable across processes) into one of `dim` buckets with a sign, the counts
 are L2-normalised. Texts that share words get similar vectors, so ranking and search tests see
 meaningful neighbours. It counts calls and texts so tests can assert that nothing was embedded.
@@ -77,7 +77,7 @@ class HashingEmbedder:
 
 
 class EmbedderFactory:
-    """Stands in for `paperfeed.embed.load_embedder`; records every model it was asked for."""
+    """Stands in for `paperfeed.embed.embedder.load_embedder`; records each model asked for."""
 
     def __init__(self, dim: int = 64) -> None:
         self.dim = dim

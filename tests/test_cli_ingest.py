@@ -12,8 +12,8 @@ from fakes import EmbedderFactory
 from ingest_helpers import feed_source, write_config
 from server import FixtureServer, static, status
 
-from paperfeed import embed
 from paperfeed.cli import main
+from paperfeed.embed import embedder
 
 COLAH = "fixtures/feeds/ml_blogs_official/colah_rss.xml"
 LILLOG = "fixtures/feeds/ml_blogs_official/lilianweng_index_2026-07.xml"
@@ -22,7 +22,7 @@ LILLOG = "fixtures/feeds/ml_blogs_official/lilianweng_index_2026-07.xml"
 @pytest.fixture
 def factory(monkeypatch: pytest.MonkeyPatch) -> EmbedderFactory:
     fake = EmbedderFactory()
-    monkeypatch.setattr(embed, "load_embedder", fake)
+    monkeypatch.setattr(embedder, "load_embedder", fake)
     return fake
 
 
@@ -134,7 +134,7 @@ def test_digest_without_focus_areas_still_renders(
     still its highlights, progress and needs-attention sections (no crash on vector widths)."""
     from fakes import HashingEmbedder
 
-    monkeypatch.setattr(embed, "load_query_encoder", lambda _model: HashingEmbedder().query)
+    monkeypatch.setattr(embedder, "load_query_encoder", lambda _model: HashingEmbedder().query)
     with FixtureServer() as srv:
         srv.routes["/lil"] = static(shared_path(LILLOG).read_bytes())
         settings = write_config(tmp_path, [feed_source("lil", srv.url("/lil"))])

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from fakes import EmbedderFactory, HashingEmbedder
 
-import paperfeed.embed as embed
+import paperfeed.embed.embedder as embed
 from paperfeed.cli import main
 from paperfeed.cli.embed_cmds import embed_command
-from paperfeed.embed import embed_pending, embedding_text, length_sorted_batches
+from paperfeed.embed.embedder import embed_pending, embedding_text, length_sorted_batches
 from paperfeed.records import Item
 from paperfeed.settings import Settings
 from paperfeed.store import Store

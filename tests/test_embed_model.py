@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from paperfeed.embed import DEFAULT_MODEL, load_embedder, load_query_encoder, model_location
+from paperfeed.embed.embedder import (
+    DEFAULT_MODEL,
+    load_embedder,
+    load_query_encoder,
+    model_location,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +58,7 @@ def test_fast_embedder_agrees_with_fp32(abstracts: list[str], reference: np.ndar
 
 def test_query_encoder_imports_no_torch() -> None:
     code = (
-        "import sys; from paperfeed.embed import load_query_encoder; "
+        "import sys; from paperfeed.embed.embedder import load_query_encoder; "
         "v = load_query_encoder()('attention is all you need'); "
         "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )

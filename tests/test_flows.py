@@ -22,9 +22,10 @@ from conftest import REPO, shared_path
 from fakes import FAKE_MODEL, HashingEmbedder
 from server import Exchange, FixtureServer, static, status
 
-from paperfeed import embed, pipeline
+from paperfeed import pipeline
 from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import load_config
+from paperfeed.embed import embedder
 from paperfeed.ingest import RetryPolicy, ingest
 from paperfeed.settings import Settings
 from paperfeed.store import Store
@@ -69,7 +70,7 @@ def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_refresh(settings, config, embedder=HashingEmbedder())
 
     monkeypatch.setattr(pipeline, "refresh_embeddings", refresh)
-    monkeypatch.setattr(embed, "load_query_encoder", lambda _model: HashingEmbedder().query)
+    monkeypatch.setattr(embedder, "load_query_encoder", lambda _model: HashingEmbedder().query)
 
 
 # ---------------------------------------------------------------- fixtures: feeds and config

@@ -219,12 +219,12 @@ def _needs_attention(settings: Settings) -> str:
     from click.testing import CliRunner
     from fakes import HashingEmbedder
 
-    from paperfeed import embed
     from paperfeed.cli import main
+    from paperfeed.embed import embedder
 
     args = ["--home", str(settings.home), "--config", str(settings.config_path)]
     with pytest.MonkeyPatch.context() as patch:  # no real model where a fake does
-        patch.setattr(embed, "load_query_encoder", lambda _model: HashingEmbedder().query)
+        patch.setattr(embedder, "load_query_encoder", lambda _model: HashingEmbedder().query)
         result = CliRunner().invoke(main, [*args, "digest", "--dry-run"])
     assert result.exit_code == 0, result.output
     return result.output.split("## Needs attention", 1)[1]

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 from paperfeed.config import Config
-from paperfeed.embed import Embedder, embed_pending
+from paperfeed.embed.embedder import Embedder, embed_pending
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
-    from paperfeed.embed import load_query_encoder
+    from paperfeed.embed.embedder import load_query_encoder
 
     return load_query_encoder(model)
 

@@ -1,4 +1,4 @@
-"""CLI command `embed`: a thin wrapper over paperfeed.embed.embed_pending."""
+"""CLI command `embed`: a thin wrapper over paperfeed.embed.embedder.embed_pending."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def embed_command(app: App, batch_size: int, model_name: str | None, as_json: bo
     """
     from tqdm import tqdm
 
-    from paperfeed.embed import embed_pending
+    from paperfeed.embed.embedder import embed_pending
 
     model = model_name or configured_model(app)
     with tqdm(

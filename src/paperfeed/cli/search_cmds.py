@@ -40,7 +40,7 @@ def _tags_of(app: App) -> Callable[[str], Iterable[str]]:
 
 
 def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
-    from paperfeed.embed import load_query_encoder
+    from paperfeed.embed.embedder import load_query_encoder
 
     return load_query_encoder(model)
 

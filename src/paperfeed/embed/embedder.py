@@ -1,10 +1,10 @@
 """Embeddings: which text is embedded, the sentence-transformers embedder, incremental runs.
 
 I/O rule: the model is read from disk only inside `load_embedder` / `load_query_encoder`, and
-torch / sentence_transformers are imported only there, so `import paperfeed.embed` is cheap and a
-run with nothing pending loads no model. Vectors reach DuckDB through `store.vectors` alone,
-one short connection and one transaction per batch, so a search in another process gets in
-between batches.
+torch / sentence_transformers are imported only there, so `import paperfeed.embed.embedder` is
+cheap and a run with nothing pending loads no model. Vectors reach DuckDB through
+`store.vectors` alone, one short connection and one transaction per batch, so a search in
+another process gets in between batches.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def load_query_encoder(model_name: str = DEFAULT_MODEL) -> Callable[[str], np.nd
     """A function text -> (dim,) float32 unit vector. For the default model: a numpy forward pass
     (no torch import, ~0.5 s cold); for other models the full embedder in fp32."""
     if model_name in _DEFAULT_ALIASES:
-        from paperfeed.query_encoder import NumpyBert
+        from paperfeed.embed.query_encoder import NumpyBert
 
         try:
             return NumpyBert.load(Path(model_location(model_name)))
