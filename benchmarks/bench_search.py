@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from _machine import cpu_model
 
-from paperfeed.index import (
+from paperfeed.search.files import (
     BM25_ARRAYS,
     Indexes,
     KeywordIndex,
@@ -41,7 +41,7 @@ from paperfeed.index import (
     build_hnsw,
     top_k,
 )
-from paperfeed.search import Fusion, hybrid_rank
+from paperfeed.search.hybrid import Fusion, hybrid_rank
 
 SHARED = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ARXIV_65K = SHARED / "data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"

@@ -2,7 +2,7 @@
 eval_scripts/ranking_eval.py (graded relevance, its cross-validation folds).
 
 Protocol (the dataset's): for each query paper and facet, re-rank its annotated candidate pool.
-We call `paperfeed.search.hybrid_rank` exactly as `similar` does (the query paper's stored
+We call `paperfeed.search.hybrid.hybrid_rank` exactly as `similar` does (the query paper's stored
 vector and its title + abstract as the BM25 query, the paper itself excluded) with the pool as
 the allowlist. Fusion parameters are chosen on fold1_dev (facet 'all') and reported on
 fold1_test, which holds disjoint queries, and on the dataset's full 'test' aggregate.
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paperfeed.index import Indexes, KeywordIndex, VectorIndex
-from paperfeed.search import Fusion, hybrid_rank
+from paperfeed.search.files import Indexes, KeywordIndex, VectorIndex
+from paperfeed.search.hybrid import Fusion, hybrid_rank
 
 CSF = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 CSF = CSF / "data/retrieval_benchmarks/csfcube"

@@ -26,8 +26,8 @@ from fakes import FAKE_MODEL, HashingEmbedder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperfeed import index as ix
 from paperfeed.records import Item
+from paperfeed.search import files as ix
 from paperfeed.store import Store
 
 WORDS = [
@@ -367,7 +367,7 @@ def test_works_with_read_only_store(tmp_path: Path) -> None:
 _CHILD = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {tests!r})
-    from paperfeed import index as ix
+    from paperfeed.search import files as ix
     from fakes import HashingEmbedder
     n = 3000
     ids = np.arange(1, n + 1, dtype=np.int64)

@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from fakes import HashingEmbedder
 from test_index import add_items, make_items
 
-from paperfeed import index as ix
-from paperfeed import search as sx
 from paperfeed.cli import main, search_cmds
 from paperfeed.config import DEFAULT_MODEL
 from paperfeed.errors import NotFound
 from paperfeed.records import Item
+from paperfeed.search import files as ix
+from paperfeed.search import hybrid as sx
 from paperfeed.store import Store
 
 MODEL = DEFAULT_MODEL  # fake vectors stored under the default name, so the CLI needs no config

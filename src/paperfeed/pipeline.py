@@ -28,7 +28,7 @@ def refresh_embeddings(
 
 def refresh_index(settings: Settings, model: str) -> None:
     """Check the index files against DuckDB and rebuild them if they differ."""
-    from paperfeed.index import load_or_rebuild
+    from paperfeed.search.files import load_or_rebuild
 
     with Store.open(settings.db_path, read_only=True) as store:
         load_or_rebuild(store, settings.index_dir, model)

@@ -2,8 +2,8 @@
 
 Thin commands: open DuckDB read-only (waiting for a writer up to $PAPERFEED_LOCK_WAIT seconds,
 10 by default, then "database busy"), load the index (rebuilt when it disagrees with DuckDB),
-call `paperfeed.search`, print. The search path stays light: `paperfeed.cli` imports only this
-module for these commands, no torch for the default model (numpy query encoder), no bm25s or
+call `paperfeed.search.hybrid`, print. The search path stays light: `paperfeed.cli` imports only
+this module for these commands, no torch for the default model (numpy query encoder), no bm25s or
 scipy (the keyword index is plain arrays), faiss only above the approximate-index threshold.
 """
 
@@ -48,7 +48,7 @@ def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
 @contextmanager
 def _opened(app: App) -> Iterator[tuple[Any, Any]]:
     """(read-only store, checked indexes) for the configured model."""
-    from paperfeed.index import load_or_rebuild
+    from paperfeed.search.files import load_or_rebuild
     from paperfeed.store import Store
 
     model = _model(app)
@@ -111,8 +111,8 @@ def search(
       paperfeed search "retrieval augmented generation" -k 5
       paperfeed search "Llama-3.1 quantization" --since 2025-01-01 --unread --json
     """
-    from paperfeed.search import Filters
-    from paperfeed.search import search as run_search
+    from paperfeed.search.hybrid import Filters
+    from paperfeed.search.hybrid import search as run_search
 
     filters = Filters(
         source=source,
@@ -144,7 +144,7 @@ def similar(app: App, ref: str, k: int, as_json: bool) -> None:
       paperfeed similar 42
       paperfeed similar 1706.03762v5 -k 5 --json
     """
-    from paperfeed.search import similar as run_similar
+    from paperfeed.search.hybrid import similar as run_similar
 
     with _opened(app) as (store, indexes):
         hits = run_similar(store, indexes, ref, k)
@@ -166,7 +166,7 @@ def reindex(app: App, approx_threshold: int | None) -> None:
     Example:
       paperfeed reindex
     """
-    from paperfeed.index import load_or_rebuild
+    from paperfeed.search.files import load_or_rebuild
     from paperfeed.store import Store
 
     started = time.perf_counter()

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from paperfeed.files import fsync_dir, write_atomic
-from paperfeed.retrieval import (
+from paperfeed.search.vectors import (
     BM25_ARRAYS,
     COMMON_TERM_SHARE,
     HNSW_EF_SEARCH,
@@ -47,8 +47,8 @@ from paperfeed.retrieval import (
     top_k,
 )
 
-# The search structures live in paperfeed.retrieval; they are re-exported here because the index
-# is where callers get them from (load_or_rebuild returns them).
+# The search structures live in paperfeed.search.vectors; they are re-exported here because the
+# index is where callers get them from (load_or_rebuild returns them).
 __all__ = [
     "APPROX_THRESHOLD",
     "BM25_ARRAYS",

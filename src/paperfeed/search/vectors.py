@@ -1,7 +1,7 @@
 """The in-memory search structures: exact or HNSW vector search and BM25 keyword search.
 
 Pure: numpy arrays in, ids and scores out. The files they are saved to and loaded from belong
-to `paperfeed.index`; the FAISS import happens only for an HNSW index.
+to `paperfeed.search.files`; the FAISS import happens only for an HNSW index.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 I/O rule: no files and no SQL here. Fusion and filtering are pure functions; `search` and
 `similar` read items through the `Store` repositories and scores through the `Indexes` given to
-them (built by `paperfeed.index`), and return plain `Hit` records for the CLI to print.
+them (built by `paperfeed.search.files`), and return plain `Hit` records for the CLI to print.
 
 Fusion: a convex mix of min-max normalised scores over the union of both candidate lists,
 `alpha * dense + (1 - alpha) * bm25`. alpha=1 is dense only, alpha=0 BM25 only. Weighted
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from paperfeed.errors import NotFound
-from paperfeed.index import Indexes, top_k
+from paperfeed.search.files import Indexes, top_k
 
 DEFAULT_ALPHA = 0.7
 
