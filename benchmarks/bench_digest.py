@@ -4,7 +4,7 @@ Synthetic data: items with random words and random unit vectors in 384 dimension
 topic centres (the timing does not depend on the vectors' meaning); 100 earlier marks feed the
 ranking so the per-learner model runs too. The area descriptions go through a stand-in encoder
 (the real query encoder adds its own few ms per area). Prints each stage and the total.
-Run it as is: the default BLAS threading is part of what is measured (paperfeed.rank holds
+Run it as is: the default BLAS threading is part of what is measured (paperfeed.digest.rank holds
 OpenBLAS to one thread around its small solves); OPENBLAS_NUM_THREADS=1 gives the comparison.
 Usage: .venv/bin/python benchmarks/bench_digest.py [--items 4000]
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from paperfeed.config import Config, FocusArea
-from paperfeed.digest import DigestOptions, build_digest, gather, record_digest, write_digest
+from paperfeed.digest.markdown import render_markdown
+from paperfeed.digest.run import DigestOptions, build_digest, gather, record_digest, write_digest
 from paperfeed.records import Item
-from paperfeed.render import render_markdown
 from paperfeed.store import Store
 
 MODEL, DIM = "bench-random-384", 384

@@ -9,7 +9,7 @@ every case is printed, with the overall mean change and the up/same/down counts.
 
 Weeks are Monday..Sunday of `update_date`, in three disjoint sets (`--weeks` picks one):
   tuning    2023-06-12, 2023-10-16, 2024-01-15, 2024-02-12: the signal weights of
-            paperfeed.rank.Weights were chosen on them;
+            paperfeed.digest.rank.Weights were chosen on them;
   dev       the feedback weights (how much the learner's reads count) were chosen on them: of the
             eligible weeks (at least 1,000 papers, three weeks of data before them, not tuning),
             every 4th counting back from the newest, starting at the third, less held-out ones;
@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paperfeed import rank
 from paperfeed.config import DEFAULT_MODEL
+from paperfeed.digest import rank
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"
 CACHE = Path("/tmp/paperfeed_bench_rank")

@@ -1,6 +1,6 @@
 """Prefect flow: the weekly digest, optionally preceded by an ingest, published as an artifact.
 
-I/O rule: this file only wraps `paperfeed.digest.run_digest` (which reads the store, writes the
+I/O rule: this file only wraps `paperfeed.digest.run.run_digest` (which reads the store, writes the
 markdown file atomically and records what was sent) and publishes the same markdown as a Prefect
 artifact. With `ingest=True` the ingest flow runs first as a subflow; the digest is built even
 when that ingest failed (its "needs attention" section lists the failing sources), and the flow
@@ -24,7 +24,7 @@ from prefect.states import State
 
 from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import Config, load_config
-from paperfeed.digest import DigestOptions, default_window, run_digest
+from paperfeed.digest.run import DigestOptions, default_window, run_digest
 from paperfeed.embed import embedder
 from paperfeed.settings import Settings
 from paperfeed.store import Store

@@ -13,7 +13,8 @@ from markdown_it import MarkdownIt
 from test_render import BIDI, HOSTILE, flatten
 
 from paperfeed.config import Config, FocusArea, SourceConfig
-from paperfeed.digest import (
+from paperfeed.digest.markdown import headings_expected, safe_url
+from paperfeed.digest.run import (
     DigestOptions,
     code_link,
     estimate_minutes,
@@ -22,7 +23,6 @@ from paperfeed.digest import (
     snippet,
 )
 from paperfeed.records import Item
-from paperfeed.render import headings_expected, safe_url
 from paperfeed.store import Store
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)

@@ -259,7 +259,7 @@ def test_poisoned_source_does_not_touch_the_others(srv: FixtureServer, tmp_path:
 def test_unreachable_machine_reports_every_source_without_disabling(tmp_path: Path) -> None:
     """Offline: every source fails to connect; each is reported and recorded (the digest's
     "needs attention" lists it), none is counted as broken."""
-    from paperfeed.digest import attention
+    from paperfeed.digest.run import attention
 
     with FixtureServer() as gone:
         dead = [gone.url(f"/feed{i}") for i in range(3)]

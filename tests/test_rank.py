@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fakes import HashingEmbedder, hash_vector
 
-from paperfeed import rank
+from paperfeed.digest import rank
 
 NLP = "language models text tokens translation"
 VISION = "image segmentation pixels detection camera"
@@ -212,7 +212,7 @@ def test_reads_move_the_area_query_towards_them_more_as_they_accumulate() -> Non
 def test_digest_passes_unread_items_as_negatives_shown_ones_first_window_never(tmp_path) -> None:
     from test_digest import NOW, TOPICS, config, fill, paper
 
-    from paperfeed.digest import DigestOptions, gather, run_digest
+    from paperfeed.digest.run import DigestOptions, gather, run_digest
     from paperfeed.store import Store
 
     store, embedder = Store.memory(), HashingEmbedder()

@@ -9,7 +9,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from paperfeed.render import escape_text, link, plain, safe_url, table, table_row
+from paperfeed.digest.markdown import escape_text, link, plain, safe_url, table, table_row
 
 HOSTILE = list("[]()!<>|`*_#&:;/\\-+=~.\"' \n\t\r") + [
     "javascript:",

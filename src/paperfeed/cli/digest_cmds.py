@@ -1,7 +1,7 @@
 """`paperfeed digest`: this week's ranked markdown digest.
 
 Thin command: work out the window, open the store (read-only on --dry-run), load the light query
-encoder for the focus-area descriptions, call `paperfeed.digest.run_digest`, print.
+encoder for the focus-area descriptions, call `paperfeed.digest.run.run_digest`, print.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def digest(
       paperfeed digest                       # the last 7 days, digests/YYYY-Www.md
       paperfeed digest --budget 120 --dry-run
     """
-    from paperfeed.digest import DigestOptions, run_digest
+    from paperfeed.digest.run import DigestOptions, run_digest
     from paperfeed.store import Store
     from paperfeed.store.reading import apply_pending_marks
 

@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import App, emit_json, main, pass_app
+from paperfeed.digest.markdown import plain
+from paperfeed.digest.rank import keyword_area
 from paperfeed.errors import ConfigError, StoreBusy
-from paperfeed.rank import keyword_area
-from paperfeed.render import plain
 from paperfeed.store import Store
 from paperfeed.store.reading import (
     Mark,

@@ -10,7 +10,7 @@ a code fence, a link reference definition or a table cell (RELIABILITY G1-G4).
 Links are built only by `link`, from a URL that `safe_url` accepts: `^https?://` with a host,
 with `( ) < >`, whitespace, quotes, backslashes, brackets, pipes and non-ASCII percent-encoded.
 
-`render_markdown` turns a `paperfeed.digest.Digest` (pure data) into the digest document.
+`render_markdown` turns a `paperfeed.digest.run.Digest` (pure data) into the digest document.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 if TYPE_CHECKING:
-    from paperfeed.digest import Digest, DigestEntry
+    from paperfeed.digest.run import Digest, DigestEntry
 
 # Bidi embeddings/overrides/isolates and marks, zero-width characters, soft hyphen, BOM, the
 # Unicode tag block: invisible characters that can reorder or hide text (RELIABILITY G4).

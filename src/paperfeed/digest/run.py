@@ -1,4 +1,4 @@
-"""The weekly digest: gather → build (pure, paperfeed.digest_build) → render → write → record.
+"""The weekly digest: gather → build (pure, paperfeed.digest.build) → render → write → record.
 
 I/O rule: `gather` reads the store (items, vectors, marks, sent items, source states) and calls
 the query encoder for the focus-area descriptions; `build_digest` is pure and returns a `Digest`
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paperfeed import rank
 from paperfeed.config import Config, FocusArea
-from paperfeed.digest_build import (
+from paperfeed.digest import rank
+from paperfeed.digest.build import (
     EXPLAINED_LOOKBACK,
     Attention,
     Digest,
@@ -39,8 +39,8 @@ from paperfeed.digest_build import (
     period_of,
     snippet,
 )
+from paperfeed.digest.markdown import render_markdown
 from paperfeed.files import write_text_atomic
-from paperfeed.render import render_markdown
 from paperfeed.store.digests import SentItem
 from paperfeed.store.items import StoredItem
 

@@ -1,7 +1,8 @@
 """The digest as plain data, and how it is built: rank, assign, diversify, describe.
 
 I/O rule: none. `build_digest` takes `DigestInputs` (already read from the store by
-`paperfeed.digest.gather`) and returns a `Digest`; `paperfeed.render` turns that into markdown.
+`paperfeed.digest.run.gather`) and returns a `Digest`; `paperfeed.digest.markdown` turns that
+into markdown.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from paperfeed import rank
 from paperfeed.config import FocusArea
+from paperfeed.digest import rank
+from paperfeed.digest.markdown import plain
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.records import SourceState
-from paperfeed.render import plain
 from paperfeed.store.items import StoredItem
 
 Encoder = Callable[[str], np.ndarray]
