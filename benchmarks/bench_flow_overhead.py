@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from server import FixtureServer, static  # noqa: E402
 
-from paperfeed import pipeline  # noqa: E402
 from paperfeed.cli.serve_cmds import load_flow_module  # noqa: E402
 from paperfeed.config import load_config  # noqa: E402
-from paperfeed.ingest import ingest  # noqa: E402
+from paperfeed.ingest import refresh  # noqa: E402
+from paperfeed.ingest.collect import ingest  # noqa: E402
 from paperfeed.settings import Settings  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def main() -> None:
         PREFECT_LOGGING_TO_API_ENABLED="false",
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
     )
-    pipeline.refresh_embeddings = lambda *a, **k: 0  # type: ignore[assignment]
+    refresh.refresh_embeddings = lambda *a, **k: 0  # type: ignore[assignment]
     print(
         f"machine: {platform.platform()}, python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs; {args.sources} feed sources x 20 items, {args.runs} reruns"

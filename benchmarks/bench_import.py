@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 from _machine import cpu_model
 
-from paperfeed.bulk import DEFAULT_BATCH_SIZE, ImportReport, import_arxiv_metadata
+from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE, ImportReport, import_arxiv_metadata
 from paperfeed.store import Store
 
 DEFAULT_FILE = (

@@ -1,8 +1,8 @@
 """Prefect flow: ingest every enabled source, one task per source, one writing task.
 
 I/O rule: this file only wraps plain functions of the library in Prefect tasks. Fetching goes
-through `paperfeed.ingest.fetch_source` (the one HttpClient, whose per-host politeness and arXiv
-gate hold process-wide, across the concurrent tasks); DuckDB is written by one task only
+through `paperfeed.ingest.collect.fetch_source` (the one HttpClient, whose per-host politeness and
+arXiv gate hold process-wide, across the concurrent tasks); DuckDB is written by one task only
 (`store_results`, one short transaction per source), then new items are embedded and the index
 refreshed. Side-effect tasks use `NO_CACHE`: idempotency comes from the database (conditional
 GETs and upserts by canonical key), never from Prefect's cache.
@@ -32,11 +32,12 @@ from prefect.runtime import task_run as current_task_run
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from paperfeed import ingest, pipeline
 from paperfeed.config import Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.http import HttpClient
-from paperfeed.ingest import (
+from paperfeed.ingest import collect as ingest_collect
+from paperfeed.ingest import refresh
+from paperfeed.ingest.collect import (
     IngestReport,
     SourceResult,
     SourceSummary,
@@ -104,7 +105,7 @@ def read_states(
     settings: Settings, sources: Sequence[SourceConfig]
 ) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
     """Each source's stored state and its host's wait window (one short read)."""
-    return ingest.read_states(settings, sources)
+    return ingest_collect.read_states(settings, sources)
 
 
 @task(
@@ -131,7 +132,7 @@ def store(settings: Settings, results: list[SourceResult], now: datetime) -> lis
 @task(cache_policy=NO_CACHE)
 def embed_and_index(settings: Settings, config: Config) -> int:
     """Embed the new items and refresh the search index."""
-    return pipeline.refresh_embeddings(settings, config)
+    return refresh.refresh_embeddings(settings, config)
 
 
 # ---------------------------------------------------------------- flow

@@ -13,7 +13,7 @@ from conftest import shared_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperfeed.bulk import (
+from paperfeed.ingest.bulk import (
     SOURCE_NAME,
     _clean,
     import_arxiv_metadata,

@@ -22,11 +22,11 @@ from conftest import REPO, shared_path
 from fakes import FAKE_MODEL, HashingEmbedder
 from server import Exchange, FixtureServer, static, status
 
-from paperfeed import pipeline
 from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import load_config
 from paperfeed.embed import embedder
-from paperfeed.ingest import RetryPolicy, ingest
+from paperfeed.ingest import refresh
+from paperfeed.ingest.collect import RetryPolicy, ingest
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 
@@ -64,12 +64,12 @@ def flows(harness: None) -> dict[str, ModuleType]:
 
 @pytest.fixture(autouse=True)
 def fake_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_refresh = pipeline.refresh_embeddings
+    real_refresh = refresh.refresh_embeddings
 
-    def refresh(settings: Settings, config: Any, **_: Any) -> int:
+    def fake_refresh(settings: Settings, config: Any, **_: Any) -> int:
         return real_refresh(settings, config, embedder=HashingEmbedder())
 
-    monkeypatch.setattr(pipeline, "refresh_embeddings", refresh)
+    monkeypatch.setattr(refresh, "refresh_embeddings", fake_refresh)
     monkeypatch.setattr(embedder, "load_query_encoder", lambda _model: HashingEmbedder().query)
 
 

@@ -302,7 +302,7 @@ def test_user_agent_names_the_learners_contact(srv: FixtureServer, tmp_path: Pat
     """C6: requests identify paperfeed and, when configured, how to reach its user."""
     from paperfeed import __version__
     from paperfeed.config import load_config
-    from paperfeed.ingest import ingest
+    from paperfeed.ingest.collect import ingest
 
     srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
     settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])
@@ -319,7 +319,7 @@ def test_a_partial_run_keeps_its_resume_point_without_claiming_success() -> None
     from datetime import UTC, datetime
 
     from paperfeed.config import SourceConfig
-    from paperfeed.ingest import SourceResult, store_result
+    from paperfeed.ingest.collect import SourceResult, store_result
     from paperfeed.records import Collected, Item
 
     source = SourceConfig(name="arxiv", type="arxiv", categories=("cs.LG",))
@@ -341,7 +341,7 @@ def test_a_stalled_source_is_tried_once_even_with_retries_on(tmp_path: Path) -> 
     deadline, not attempts x (deadline + backoff)."""
     from server import drip
 
-    from paperfeed.ingest import RetryPolicy
+    from paperfeed.ingest.collect import RetryPolicy
 
     with FixtureServer() as srv:
         srv.routes["/hung"] = drip(interval=0.5, total=120)

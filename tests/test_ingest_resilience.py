@@ -77,7 +77,7 @@ def test_politeness_holds_one_connection_per_host(tmp_path: Path) -> None:
         settings = write_config(tmp_path, sources)
         from paperfeed.config import load_config
         from paperfeed.http import HttpClient, HttpPolicy
-        from paperfeed.ingest import ingest
+        from paperfeed.ingest.collect import ingest
 
         with HttpClient(HttpPolicy(total_deadline=10)) as http:
             report = ingest(settings, load_config(settings.config_path), http=http, workers=8)

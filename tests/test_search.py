@@ -272,8 +272,8 @@ _LIGHT = textwrap.dedent("""
     try:
         main(sys.argv[1:], standalone_mode=False)
     finally:
-        heavy = ("httpx", "paperfeed.ingest", "paperfeed.bulk", "paperfeed.digest.rank", "bm25s",
-                 "scipy", "torch", "sentence_transformers", "prefect")
+        heavy = ("httpx", "paperfeed.ingest", "paperfeed.ingest.bulk", "paperfeed.digest.rank",
+                 "bm25s", "scipy", "torch", "sentence_transformers", "prefect")
         print("HEAVY", sorted(m for m in heavy if m in sys.modules))
 """)
 

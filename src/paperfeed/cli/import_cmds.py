@@ -1,4 +1,4 @@
-"""CLI group `import`: bulk loads from files, thin wrappers over paperfeed.bulk."""
+"""CLI group `import`: bulk loads from files, thin wrappers over paperfeed.ingest.bulk."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from paperfeed.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
 from paperfeed.cli.app import App, emit_json, main, pass_app
+from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
 from paperfeed.store import Store
 
 

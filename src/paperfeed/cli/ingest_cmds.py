@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.ingest import IngestReport, SourceResult, SourceSummary, ingest
+from paperfeed.ingest.collect import IngestReport, SourceResult, SourceSummary, ingest
 from paperfeed.store import Store
 
 
@@ -76,7 +76,7 @@ def _advance(bar: Any, result: SourceResult) -> None:
 
 def _embed_new(app: App, report: IngestReport, *, quiet: bool) -> int | None:
     """Embed what this (or an earlier, interrupted) run stored; refresh the search index."""
-    from paperfeed.pipeline import refresh_embeddings
+    from paperfeed.ingest.refresh import refresh_embeddings
 
     return refresh_embeddings(app.settings, app.config, progress=not quiet)
 
