@@ -26,9 +26,9 @@ from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import Config, load_config
 from paperfeed.digest.run import DigestOptions, default_window, run_digest
 from paperfeed.embed import embedder
+from paperfeed.marks import apply_pending_marks
 from paperfeed.settings import Settings
 from paperfeed.store import Store
-from paperfeed.store.reading import apply_pending_marks
 
 ARTIFACT_KEY = "paperfeed-digest"
 

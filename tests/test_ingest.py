@@ -282,7 +282,7 @@ def test_ingest_applies_marks_queued_while_the_database_was_busy(
     """D3: a `paperfeed read` made during a long write was queued; the next writer applies it."""
     from datetime import UTC, datetime
 
-    from paperfeed.store.reading import MarkEvent, queue_marks
+    from paperfeed.marks import MarkEvent, queue_marks
 
     srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
     settings = write_config(tmp_path, [feed_source("colah", srv.url("/colah"))])

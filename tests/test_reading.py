@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from fakes import HashingEmbedder
 
 from paperfeed.cli import main
+from paperfeed.marks import MarkEvent, apply_pending_marks, queue_marks, read_jsonl
 from paperfeed.records import Item
 from paperfeed.settings import Settings
 from paperfeed.store import Store
-from paperfeed.store.reading import MarkEvent, apply_pending_marks, queue_marks, read_jsonl
 
 NOW = datetime.now(UTC)
 CONFIG = """

@@ -75,8 +75,8 @@ def digest(
       paperfeed digest --budget 120 --dry-run
     """
     from paperfeed.digest.run import DigestOptions, run_digest
+    from paperfeed.marks import apply_pending_marks
     from paperfeed.store import Store
-    from paperfeed.store.reading import apply_pending_marks
 
     config = app.config
     start, end = window(since, until, datetime.now(UTC))

@@ -1,6 +1,6 @@
 """The reading loop: `read`, `unread`, `save`, `rate`, `list` and `stats`.
 
-Thin commands over `paperfeed.store.reading`. A mark made while another process holds the
+Thin commands over `paperfeed.marks`. A mark made while another process holds the
 database (after the usual wait) is queued in the pending-marks file and applied at the next
 writable open, so it is never lost (RELIABILITY D3).
 """
@@ -18,14 +18,14 @@ from paperfeed.cli.app import App, emit_json, main, pass_app
 from paperfeed.digest.markdown import plain
 from paperfeed.digest.rank import keyword_area
 from paperfeed.errors import ConfigError, StoreBusy
-from paperfeed.store import Store
-from paperfeed.store.reading import (
-    Mark,
+from paperfeed.marks import (
     MarkEvent,
     apply_pending_marks,
     queue_marks,
     record_marks,
 )
+from paperfeed.store import Store
+from paperfeed.store.reading import Mark
 
 
 def _mark(app: App, refs: Sequence[str], action: str) -> None:

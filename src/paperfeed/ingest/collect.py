@@ -22,11 +22,11 @@ from paperfeed import __version__
 from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
 from paperfeed.http import HttpClient, HttpPolicy, host_of
+from paperfeed.marks import apply_pending_marks
 from paperfeed.records import Collected, SourceState
 from paperfeed.settings import Settings
 from paperfeed.sources import adapter_for
 from paperfeed.store import Store
-from paperfeed.store.reading import apply_pending_marks
 
 DISABLE_AFTER_FAILURES = 3
 # Storing comes after every fetch is done; waiting longer than a reader's 10 s for the file

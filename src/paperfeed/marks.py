@@ -1,0 +1,121 @@
+"""The learner's marks as a workflow: record them, log them, queue them while the database is busy.
+
+I/O rule: the `marks` table is `store.reading`'s; this module reads and writes only the two JSONL
+files named by Settings: `read_marks_log` (append-only history of every mark, the one state we
+cannot re-fetch) and `pending_marks` (marks made while another process held the database,
+applied by `apply_pending_marks` at the next writable open; RELIABILITY D3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paperfeed.errors import NotFound
+
+if TYPE_CHECKING:
+    from paperfeed.settings import Settings
+    from paperfeed.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class MarkEvent:
+    """One mark as the learner made it: `ref` is what they typed (id, arXiv id or URL)."""
+
+    ref: str
+    action: str
+    at: datetime
+    item_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "action": self.action,
+            "at": self.at.isoformat(),
+            "item_id": self.item_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MarkEvent:
+        return cls(
+            str(data["ref"]),
+            str(data["action"]),
+            datetime.fromisoformat(data["at"]),
+            data.get("item_id"),
+        )
+
+
+# ---------------------------------------------------------------- the JSONL files
+
+
+def append_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Append records, one JSON object a line, and fsync: the log survives a crash."""
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if not lines:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (a crash mid-append) is skipped."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def record_marks(store: Store, settings: Settings, events: Sequence[MarkEvent]) -> list[int]:
+    """Resolve and apply marks in one transaction, then log them. Raises NotFound first."""
+    ids = [store.items.resolve(e.ref) if e.item_id is None else e.item_id for e in events]
+    with store.transaction():
+        for event, item_id in zip(events, ids, strict=True):
+            store.reading.apply(item_id, event.action, event.at)
+    logged = [MarkEvent(e.ref, e.action, e.at, i) for e, i in zip(events, ids, strict=True)]
+    append_jsonl(settings.read_marks_log, (e.as_json() for e in logged))
+    return ids
+
+
+def queue_marks(settings: Settings, events: Sequence[MarkEvent]) -> None:
+    """Keep marks for later: the database is busy now."""
+    append_jsonl(settings.pending_marks, (e.as_json() for e in events))
+
+
+def apply_pending_marks(store: Store, settings: Settings) -> int:
+    """Apply queued marks (call right after a writable open). Returns how many were applied.
+
+    The queue file is renamed first, so marks queued meanwhile land in a fresh file; a renamed
+    file left by a crash is picked up next time (applying a mark twice changes nothing).
+    """
+    queue = settings.pending_marks
+    if queue.exists():
+        queue.replace(queue.with_name(f"{queue.name}.{os.getpid()}.applying"))
+    applied = 0
+    for taken in sorted(queue.parent.glob(f"{queue.name}.*.applying")):
+        events = [MarkEvent.from_json(r) for r in read_jsonl(taken)]
+        applied += _apply_each(store, settings, events)
+        taken.unlink()
+    return applied
+
+
+def _apply_each(store: Store, settings: Settings, events: Sequence[MarkEvent]) -> int:
+    applied = 0
+    for event in events:
+        try:
+            record_marks(store, settings, [event])
+        except NotFound:  # the item is gone or never existed: log the mark as dropped
+            append_jsonl(settings.read_marks_log, [{**event.as_json(), "dropped": True}])
+            continue
+        applied += 1
+    return applied
