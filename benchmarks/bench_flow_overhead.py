@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from server import FixtureServer, static  # noqa: E402
 
-from paperfeed.cli.serve_cmds import load_flow_module  # noqa: E402
 from paperfeed.config import load_config  # noqa: E402
+from paperfeed.flowfiles import load_flow_module  # noqa: E402
 from paperfeed.ingest import refresh  # noqa: E402
 from paperfeed.ingest.collect import ingest  # noqa: E402
 from paperfeed.settings import Settings  # noqa: E402

@@ -1,7 +1,7 @@
 """Prefect flow: the weekly digest, optionally preceded by an ingest, published as an artifact.
 
-I/O rule: this file only wraps `paperfeed.digest.run.run_digest` (which reads the store, writes the
-markdown file atomically and records what was sent) and publishes the same markdown as a Prefect
+I/O rule: this file only wraps `Paperfeed.digest` (which reads the store, writes the markdown
+file atomically and records what was sent) and publishes the same markdown as a Prefect
 artifact. With `ingest=True` the ingest flow runs first as a subflow; the digest is built even
 when that ingest failed (its "needs attention" section lists the failing sources), and the flow
 then fails with the ingest's error so the run history shows it.
@@ -22,13 +22,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
-from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import Config, load_config
-from paperfeed.digest.run import DigestOptions, default_window, run_digest
-from paperfeed.embed import embedder
-from paperfeed.marks import apply_pending_marks
+from paperfeed.digest.run import DigestOptions, default_window
+from paperfeed.flowfiles import load_flow_module
+from paperfeed.library import Paperfeed
 from paperfeed.settings import Settings
-from paperfeed.store import Store
 
 ARTIFACT_KEY = "paperfeed-digest"
 
@@ -44,11 +42,7 @@ class Published:
 @task(cache_policy=NO_CACHE)
 def build_and_write(settings: Settings, config: Config, options: DigestOptions) -> Published:
     """Rank the window, write digests/YYYY-Www.md, record what was sent; publish the artifact."""
-    encode = embedder.load_query_encoder(config.model)
-    folder = config.digest_dir or settings.default_digest_dir
-    with Store.open(settings.db_path) as store:
-        apply_pending_marks(store, settings)
-        run = run_digest(store, config, encode, options, folder=folder)
+    run = Paperfeed(settings, config).digest(options)
     create_markdown_artifact(
         run.markdown, key=ARTIFACT_KEY, description=f"paperfeed digest {run.digest.period}"
     )

@@ -3,7 +3,7 @@
 I/O rule: this file only wraps plain functions of the library in Prefect tasks. Fetching goes
 through `paperfeed.ingest.collect.fetch_source` (the one HttpClient, whose per-host politeness and
 arXiv gate hold process-wide, across the concurrent tasks); DuckDB is written by one task only
-(`store_results`, one short transaction per source), then new items are embedded and the index
+(`Paperfeed.record`, one short transaction per source), then new items are embedded and the index
 refreshed. Side-effect tasks use `NO_CACHE`: idempotency comes from the database (conditional
 GETs and upserts by canonical key), never from Prefect's cache.
 
@@ -35,21 +35,18 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from paperfeed.config import Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.http import HttpClient
-from paperfeed.ingest import collect as ingest_collect
-from paperfeed.ingest import refresh
 from paperfeed.ingest.collect import (
     IngestReport,
     SourceResult,
     SourceSummary,
     fetch_source,
     http_client,
-    looks_offline,
     result_from_collected,
     result_from_error,
     select_sources,
     split_waiting,
-    store_results,
 )
+from paperfeed.library import Paperfeed
 from paperfeed.records import Collected, SourceState
 from paperfeed.settings import Settings
 
@@ -105,7 +102,7 @@ def read_states(
     settings: Settings, sources: Sequence[SourceConfig]
 ) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
     """Each source's stored state and its host's wait window (one short read)."""
-    return ingest_collect.read_states(settings, sources)
+    return Paperfeed(settings).source_states(sources)
 
 
 @task(
@@ -124,15 +121,15 @@ def fetch(source: SourceConfig, state: SourceState, http: HttpClient) -> Collect
 
 
 @task(cache_policy=NO_CACHE)
-def store(settings: Settings, results: list[SourceResult], now: datetime) -> list[SourceSummary]:
+def store(settings: Settings, results: list[SourceResult], now: datetime) -> IngestReport:
     """The single writing step: one short transaction per source, then CHECKPOINT."""
-    return store_results(settings, results, now)
+    return Paperfeed(settings).record(results, now)
 
 
 @task(cache_policy=NO_CACHE)
 def embed_and_index(settings: Settings, config: Config) -> int:
     """Embed the new items and refresh the search index."""
-    return refresh.refresh_embeddings(settings, config)
+    return Paperfeed(settings, config).refresh()
 
 
 # ---------------------------------------------------------------- flow
@@ -187,9 +184,7 @@ def ingest_flow(
     states, host_until = read_states(settings, sources)
     delays = jittered(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays, jitter)
     results = collect(cfg, sources, states, host_until, delays, datetime.now(UTC))
-    report = IngestReport(
-        store(settings, results, datetime.now(UTC)), offline=looks_offline(results)
-    )
+    report = store(settings, results, datetime.now(UTC))
     for summary in report.sources:
         logger.info(
             "%s: %s (+%d new) %s", summary.name, summary.status, summary.new, summary.error or ""

@@ -22,9 +22,9 @@ from conftest import REPO, shared_path
 from fakes import FAKE_MODEL, HashingEmbedder
 from server import Exchange, FixtureServer, static, status
 
-from paperfeed.cli.serve_cmds import load_flow_module
 from paperfeed.config import load_config
 from paperfeed.embed import embedder
+from paperfeed.flowfiles import load_flow_module
 from paperfeed.ingest import refresh
 from paperfeed.ingest.collect import RetryPolicy, ingest
 from paperfeed.settings import Settings

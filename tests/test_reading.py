@@ -141,7 +141,7 @@ def test_pending_marks_for_missing_items_are_logged_as_dropped(home: Settings) -
 
 def test_digest_cli_twice_dry_run_json_then_list_and_stats(home, monkeypatch) -> None:
     monkeypatch.setattr(
-        "paperfeed.cli.digest_cmds._query_encoder", lambda model: HashingEmbedder(model).query
+        "paperfeed.embed.embedder.load_query_encoder", lambda model: HashingEmbedder(model).query
     )
     dry = json.loads(cli(home, "digest", "--dry-run", "--json").output)
     assert dry["path"] is None and [s["focus_area"] for s in dry["sections"]] == ["NLP", "Vision"]

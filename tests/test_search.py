@@ -18,8 +18,9 @@ from click.testing import CliRunner
 from fakes import HashingEmbedder
 from test_index import add_items, make_items
 
-from paperfeed.cli import main, search_cmds
+from paperfeed.cli import main
 from paperfeed.config import DEFAULT_MODEL
+from paperfeed.embed import embedder
 from paperfeed.errors import NotFound
 from paperfeed.records import Item
 from paperfeed.search import files as ix
@@ -178,7 +179,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     with Store.open(home / "paperfeed.duckdb") as store:
         fill(store)
-    monkeypatch.setattr(search_cmds, "_query_encoder", lambda model: encoder().query)
+    monkeypatch.setattr(embedder, "load_query_encoder", lambda model: encoder().query)
     return home
 
 

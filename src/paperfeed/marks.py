@@ -1,4 +1,5 @@
-"""The learner's marks as a workflow: record them, log them, queue them while the database is busy.
+"""The learner's marks as a workflow: record them, log them, queue them while the database is busy,
+and the views built on them (the reading list, the weekly progress).
 
 I/O rule: the `marks` table is `store.reading`'s; this module reads and writes only the two JSONL
 files named by Settings: `read_marks_log` (append-only history of every mark, the one state we
@@ -16,11 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from paperfeed.errors import NotFound
+from paperfeed.digest.rank import keyword_area
+from paperfeed.errors import NotFound, StoreBusy
+from paperfeed.store import Store
+from paperfeed.store.reading import Mark
 
 if TYPE_CHECKING:
     from paperfeed.settings import Settings
-    from paperfeed.store import Store
+    from paperfeed.store.items import StoredItem
+
+KeywordAreas = Sequence[tuple[str, Sequence[str]]]  # (focus area name, its keywords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +125,107 @@ def _apply_each(store: Store, settings: Settings, events: Sequence[MarkEvent]) -
             continue
         applied += 1
     return applied
+
+
+# ---------------------------------------------------------------- marking, with the busy fallback
+
+
+@dataclass(frozen=True, slots=True)
+class MarkOutcome:
+    """What one `mark` call did: the item ids it applied to, or how many marks it queued."""
+
+    action: str
+    ids: list[int]
+    queued: int = 0
+
+
+def mark(settings: Settings, refs: Sequence[str], action: str, now: datetime) -> MarkOutcome:
+    """Apply marks now, or queue them when another process holds the database (after the usual
+    wait): a mark is never lost (RELIABILITY D3). Raises NotFound for an unknown ref."""
+    events = [MarkEvent(ref, action, now) for ref in refs]
+    try:
+        store = Store.open(settings.db_path, wait=settings.lock_wait)
+    except StoreBusy:
+        queue_marks(settings, events)
+        return MarkOutcome(action, [], queued=len(events))
+    with store:
+        apply_pending_marks(store, settings)
+        return MarkOutcome(action, record_marks(store, settings, events))
+
+
+# ---------------------------------------------------------------- views: reading list, progress
+
+
+def item_areas(
+    store: Store, items: Sequence[StoredItem], keyword_areas: KeywordAreas
+) -> dict[int, str]:
+    """Digest area where the item was sent, else the area its keywords name."""
+    sent = store.digests.areas_of([i.id for i in items])
+    found = {}
+    for item in items:
+        area = sent.get(item.id) or keyword_area(item.title, item.summary, keyword_areas)
+        if area:
+            found[item.id] = area
+    return found
+
+
+def _row(item: StoredItem, mark: Mark | None, area: str | None) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "arxiv_id": item.arxiv_id,
+        "title": item.title,
+        "url": item.url,
+        "area": area,
+        "read": bool(mark and mark.read_at),
+        "saved": bool(mark and mark.saved_at),
+        "rating": mark.rating if mark else None,
+    }
+
+
+def reading_list(store: Store, keyword_areas: KeywordAreas) -> list[dict[str, Any]]:
+    """Items sent in digests (newest first), then other marked items, one JSON-ready row each."""
+    marks = store.reading.all()
+    order = store.digests.sent_order()
+    sent = set(order)
+    order += [i for i in marks if i not in sent]
+    items = store.items.get_many(order)
+    areas = item_areas(store, items, keyword_areas)
+    return [_row(i, marks.get(i.id), areas.get(i.id)) for i in items]
+
+
+def weekly_progress(
+    read: Sequence[tuple[datetime, str | None]], goals: dict[str, int | None]
+) -> list[dict[str, Any]]:
+    """Read counts per ISO week and area, with the area's weekly goal."""
+    counts: dict[tuple[str, str], int] = {}
+    for when, area in read:
+        year, week, _ = when.isocalendar()
+        key = (f"{year}-W{week:02d}", area or "(no area)")
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        {"week": week, "area": area, "read": n, "goal": goals.get(area)}
+        for (week, area), n in sorted(counts.items())
+    ]
+
+
+def reading_stats(
+    store: Store, keyword_areas: KeywordAreas, goals: dict[str, int | None]
+) -> dict[str, Any]:
+    """Per past digest how many items were later read or saved; reading progress per area."""
+    history = store.digests.history()
+    read = {i: m.read_at for i, m in store.reading.all().items() if m.read_at}
+    items = store.items.get_many(list(read))
+    areas = item_areas(store, items, keyword_areas)
+    progress = weekly_progress([(read[i.id], areas.get(i.id)) for i in items], goals)
+    digests = [
+        {
+            "id": d.id,
+            "period": d.period,
+            "created": d.created_at.isoformat(),
+            "items": d.items,
+            "read": d.read,
+            "saved": d.saved,
+        }
+        for d in history
+    ]
+    return {"digests": digests, "progress": progress}

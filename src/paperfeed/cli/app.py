@@ -1,6 +1,6 @@
 """The click group every command hangs on, and the small shared pieces commands use.
 
-Commands stay thin: parse arguments, build the library objects, call one function, print.
+Commands stay thin: parse arguments, call one method of the `Paperfeed` object, print.
 A PaperfeedError becomes `error: <message>` on stderr and its exit code; never a traceback.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,9 +16,8 @@ from typing import Any, TypeVar
 import click
 
 from paperfeed import __version__
-from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError
-from paperfeed.settings import Settings
+from paperfeed.library import Paperfeed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,21 +50,7 @@ class PaperfeedGroup(click.Group):
             sys.exit(130)
 
 
-@dataclass
-class App:
-    settings: Settings
-    _config: Config | None = field(default=None, repr=False)
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            from paperfeed.config import load_config
-
-            self._config = load_config(self.settings.config_path)
-        return self._config
-
-
-pass_app = click.make_pass_decorator(App)
+pass_paperfeed = click.make_pass_decorator(Paperfeed)
 
 
 @click.group(cls=PaperfeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +76,7 @@ def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> Non
       paperfeed search "retrieval augmented generation"
       paperfeed digest            # this week's markdown digest
     """
-    ctx.obj = App(Settings.resolve(home, config_path))
+    ctx.obj = Paperfeed.resolve(home, config_path)
 
 
 def emit_json(value: Any) -> None:

@@ -1,28 +1,18 @@
 """`paperfeed digest`: this week's ranked markdown digest.
 
-Thin command: work out the window, open the store (read-only on --dry-run), load the light query
-encoder for the focus-area descriptions, call `paperfeed.digest.run.run_digest`, print.
+Thin command: work out the window, call `Paperfeed.digest` (which opens the store, read-only on
+--dry-run, and loads the light query encoder for the focus-area descriptions), print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from paperfeed.cli.app import App, emit_json, main, pass_app
-
-if TYPE_CHECKING:
-    import numpy as np
-
-
-def _query_encoder(model: str) -> Callable[[str], np.ndarray]:
-    from paperfeed.embed.embedder import load_query_encoder
-
-    return load_query_encoder(model)
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.library import Paperfeed
 
 
 def window(
@@ -54,9 +44,9 @@ def window(
 )
 @click.option("--dry-run", is_flag=True, help="Render to stdout; record and write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
-@pass_app
+@pass_paperfeed
 def digest(
-    app: App,
+    pf: Paperfeed,
     since: datetime | None,
     until: datetime | None,
     per_area: int,
@@ -74,21 +64,13 @@ def digest(
       paperfeed digest                       # the last 7 days, digests/YYYY-Www.md
       paperfeed digest --budget 120 --dry-run
     """
-    from paperfeed.digest.run import DigestOptions, run_digest
-    from paperfeed.marks import apply_pending_marks
-    from paperfeed.store import Store
+    from paperfeed.digest.run import DigestOptions
 
-    config = app.config
     start, end = window(since, until, datetime.now(UTC))
     options = DigestOptions(
         start, end, per_area=per_area, highlights=per_area, budget_minutes=budget
     )
-    encode = _query_encoder(config.model)
-    folder = config.digest_dir or app.settings.default_digest_dir
-    with Store.open(app.settings.db_path, read_only=dry_run, wait=app.settings.lock_wait) as store:
-        if not dry_run:
-            apply_pending_marks(store, app.settings)
-        result = run_digest(store, config, encode, options, folder=folder, out=out, dry_run=dry_run)
+    result = pf.digest(options, out=out, dry_run=dry_run)
     if as_json:
         emit_json({**result.digest.as_json(), "path": str(result.path) if result.path else None})
     elif dry_run:

@@ -1,4 +1,4 @@
-"""CLI command `embed`: a thin wrapper over paperfeed.embed.embedder.embed_pending."""
+"""CLI command `embed`: a thin wrapper over `Paperfeed.embed`."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ from dataclasses import asdict
 
 import click
 
-from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.config import DEFAULT_MODEL
-
-
-def configured_model(app: App) -> str:
-    """The model named in sources.yaml; the default when there is no sources.yaml (embedding
-    needs no sources). An invalid sources.yaml still raises its ConfigError."""
-    if not app.settings.config_path.is_file():
-        return DEFAULT_MODEL
-    return app.config.model
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.library import Paperfeed
 
 
 @main.command("embed")
@@ -29,8 +21,8 @@ def configured_model(app: App) -> str:
 )
 @click.option("--model", "model_name", help="Model name or path (default: from sources.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@pass_app
-def embed_command(app: App, batch_size: int, model_name: str | None, as_json: bool) -> None:
+@pass_paperfeed
+def embed_command(pf: Paperfeed, batch_size: int, model_name: str | None, as_json: bool) -> None:
     """Embed items that have no vector for the model yet, or whose text changed.
 
     Items already embedded are skipped without loading the model, so running it again with
@@ -42,9 +34,6 @@ def embed_command(app: App, batch_size: int, model_name: str | None, as_json: bo
     """
     from tqdm import tqdm
 
-    from paperfeed.embed.embedder import embed_pending
-
-    model = model_name or configured_model(app)
     with tqdm(
         desc="embedding",
         unit=" items",
@@ -57,7 +46,7 @@ def embed_command(app: App, batch_size: int, model_name: str | None, as_json: bo
             bar.total = total
             bar.update(done - bar.n)
 
-        report = embed_pending(app.settings, model, batch_size=batch_size, progress=progress)
+        report = pf.embed(model=model_name, batch_size=batch_size, progress=progress)
     if as_json:
         emit_json({**asdict(report), "seconds": round(report.seconds, 3)})
         return

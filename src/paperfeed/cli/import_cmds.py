@@ -1,4 +1,4 @@
-"""CLI group `import`: bulk loads from files, thin wrappers over paperfeed.ingest.bulk."""
+"""CLI group `import`: bulk loads from files, thin wrappers over `Paperfeed.import_arxiv`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
-from paperfeed.store import Store
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE
+from paperfeed.library import Paperfeed
 
 
 @main.group("import")
@@ -33,8 +33,8 @@ def import_group() -> None:
     help="Papers per transaction.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
-@pass_app
-def arxiv_metadata_command(app: App, file: Path, batch_size: int, as_json: bool) -> None:
+@pass_paperfeed
+def arxiv_metadata_command(pf: Paperfeed, file: Path, batch_size: int, as_json: bool) -> None:
     """Import arXiv's metadata snapshot (JSON lines, .gz or plain) as papers.
 
     Each line needs at least `id` and `title`; lines that are not usable papers are
@@ -47,18 +47,14 @@ def arxiv_metadata_command(app: App, file: Path, batch_size: int, as_json: bool)
     """
     from tqdm import tqdm
 
-    with (
-        Store.open(app.settings.db_path) as store,
-        tqdm(
-            desc="papers",
-            unit=" lines",
-            file=sys.stderr,
-            disable=not sys.stderr.isatty(),
-            leave=False,
-        ) as bar,
-    ):
-        report = import_arxiv_metadata(store, file, batch_size=batch_size, progress=bar.update)
-        store.checkpoint()
+    with tqdm(
+        desc="papers",
+        unit=" lines",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    ) as bar:
+        report = pf.import_arxiv(file, batch_size=batch_size, progress=bar.update)
     if as_json:
         emit_json({**asdict(report), "papers_per_second": round(report.papers_per_second, 1)})
         return

@@ -1,4 +1,4 @@
-"""CLI commands `ingest` and `status`: thin wrappers over paperfeed.ingest and the store."""
+"""CLI commands `ingest` and `status`: thin wrappers over `Paperfeed.ingest` and `.status`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.ingest.collect import IngestReport, SourceResult, SourceSummary, ingest
-from paperfeed.store import Store
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.ingest.collect import IngestReport, SourceResult, SourceSummary
+from paperfeed.library import Paperfeed
 
 
 @main.command("ingest")
@@ -22,8 +22,8 @@ from paperfeed.store import Store
 )
 @click.option("--no-embed", is_flag=True, help="Store new items but do not embed them now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-source summary as JSON.")
-@pass_app
-def ingest_command(app: App, only: tuple[str, ...], no_embed: bool, as_json: bool) -> None:
+@pass_paperfeed
+def ingest_command(pf: Paperfeed, only: tuple[str, ...], no_embed: bool, as_json: bool) -> None:
     """Fetch every source in sources.yaml and store new entries once.
 
     Exit status: 0 when every source succeeded or was deferred, 3 when some
@@ -34,25 +34,22 @@ def ingest_command(app: App, only: tuple[str, ...], no_embed: bool, as_json: boo
       paperfeed ingest
       paperfeed ingest --source "arXiv cs.LG" --source "Lilian Weng" --json
     """
-    config = app.config
-    app.settings.ensure_home()
-    with _progress(len(only) or sum(s.enabled for s in config.sources), as_json) as bar:
-        report = ingest(
-            app.settings, config, only=only, on_collected=lambda result: _advance(bar, result)
-        )
-    embedded = None if no_embed else _embed_new(app, report, quiet=as_json)
+    with _progress(len(only) or sum(s.enabled for s in pf.config.sources), as_json) as bar:
+        report = pf.ingest(only, embed=False, on_collected=lambda result: _advance(bar, result))
+    if not no_embed:  # after the sources bar is gone: embedding shows its own
+        report = report.with_embedded(pf.refresh(progress=not as_json))
     if as_json:
         emit_json(
             {
                 "sources": [s.as_dict() for s in report.sources],
                 **report.totals(),
-                "embedded": embedded,
+                "embedded": report.embedded,
                 "offline": report.offline,
                 "exit_code": report.exit_code,
             }
         )
     else:
-        _print_summary(report, embedded)
+        _print_summary(report)
     sys.exit(report.exit_code)
 
 
@@ -74,14 +71,7 @@ def _advance(bar: Any, result: SourceResult) -> None:
     bar.update(1)
 
 
-def _embed_new(app: App, report: IngestReport, *, quiet: bool) -> int | None:
-    """Embed what this (or an earlier, interrupted) run stored; refresh the search index."""
-    from paperfeed.ingest.refresh import refresh_embeddings
-
-    return refresh_embeddings(app.settings, app.config, progress=not quiet)
-
-
-def _print_summary(report: IngestReport, embedded: int | None) -> None:
+def _print_summary(report: IngestReport) -> None:
     width = max([len(s.name) for s in report.sources] + [6])
     click.echo(f"{'source':<{width}}  {'status':<9} {'new':>5} {'upd':>5} {'same':>6}  note")
     for s in report.sources:
@@ -95,8 +85,8 @@ def _print_summary(report: IngestReport, embedded: int | None) -> None:
         f"{len(report.sources)} sources: {totals['new']} new, {totals['updated']} updated, "
         f"{failed} failed"
     )
-    if embedded is not None:
-        line += f"; {embedded} embedded"
+    if report.embedded is not None:
+        line += f"; {report.embedded} embedded"
     click.echo(line)
     if report.offline:
         click.echo(
@@ -111,8 +101,8 @@ def _note(summary: SourceSummary) -> str:
 
 @main.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@pass_app
-def status_command(app: App, as_json: bool) -> None:
+@pass_paperfeed
+def status_command(pf: Paperfeed, as_json: bool) -> None:
     """Show how many items are stored and how every source is doing.
 
     \b
@@ -120,29 +110,11 @@ def status_command(app: App, as_json: bool) -> None:
       paperfeed status
       paperfeed status --json | jq '.sources[] | select(.disabled)'
     """
-    config = app.config
-    with Store.open(app.settings.db_path, read_only=True) as store:
-        total = store.items.count()
-        per_source = store.items.count_by_source()
-        states = store.sources.all()
-    rows = []
-    for source in config.sources:
-        state = states.get(source.name)
-        rows.append(
-            {
-                "name": source.name,
-                "type": source.type,
-                "items": per_source.get(source.name, 0),
-                "last_ok": state.last_ok if state else None,
-                "last_error": state.last_error if state else None,
-                "consecutive_failures": state.consecutive_failures if state else 0,
-                "disabled": bool(state and state.disabled),
-            }
-        )
+    total, rows = pf.status()
     if as_json:
         emit_json({"items": total, "sources": rows})
         return
-    click.echo(f"{total} items in {app.settings.db_path}")
+    click.echo(f"{total} items in {pf.settings.db_path}")
     for row in rows:
         flag = "DISABLED" if row["disabled"] else f"failures={row['consecutive_failures']}"
         click.echo(

@@ -1,28 +1,23 @@
 """`paperfeed serve`: serve the ingest and digest flows on their sources.yaml schedules.
 
 I/O rule: this command only talks to a Prefect server (a health check, then Prefect's `serve`),
-and loads the flow files from the `flows/` folder of the checkout by path. Prefect is imported
+and loads the flow files by path through `paperfeed.flowfiles`. Prefect is imported
 inside the command only, so `import paperfeed.cli` and every other command stay Prefect-free.
-
-flows/ lives beside the package (the flows are deployment code, not library code): in a source
-checkout (`pip install -e .`) it is found next to `src/`; elsewhere pass --flows-dir or set
-PAPERFEED_FLOWS.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from paperfeed.cli.app import App, main, pass_app
+from paperfeed.cli.app import main, pass_paperfeed
 from paperfeed.config import Schedules
-from paperfeed.errors import ConfigError
+from paperfeed.flowfiles import default_flows_dir, load_flow_module
+from paperfeed.library import Paperfeed
 from paperfeed.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,30 +27,6 @@ DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 INGEST_DEPLOYMENT = "daily"
 DIGEST_DEPLOYMENT = "weekly"
 EX_UNAVAILABLE = 69
-
-
-def default_flows_dir() -> Path:
-    """flows/ of the source checkout this package was installed from (src/paperfeed/..)."""
-    import paperfeed
-
-    return Path(paperfeed.__file__).resolve().parents[2] / "flows"
-
-
-def load_flow_module(folder: Path, name: str) -> ModuleType:
-    """flows/<name>.py loaded by path, once per process (flows/digest.py uses the same names)."""
-    module_name = f"paperfeed_flows_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = folder / f"{name}.py"
-    if not path.is_file():
-        raise ConfigError(f"flow file {path} not found; pass --flows-dir or set PAPERFEED_FLOWS")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"cannot load flow file {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def flow_parameters(settings: Settings) -> dict[str, Any]:
@@ -122,8 +93,8 @@ def find_api_url() -> str | None:
     show_default=True,
     help="Flow runs at once (DuckDB allows one writing process).",
 )
-@pass_app
-def serve(app: App, flows_dir: Path | None, limit: int) -> None:
+@pass_paperfeed
+def serve(pf: Paperfeed, flows_dir: Path | None, limit: int) -> None:
     """Serve the ingest and digest flows on the schedules in sources.yaml.
 
     Needs a running Prefect server (`prefect server start`); runs until Ctrl-C.
@@ -134,7 +105,7 @@ def serve(app: App, flows_dir: Path | None, limit: int) -> None:
       paperfeed serve
       prefect deployment run 'paperfeed-ingest/daily'    # a run now, by hand
     """
-    schedules = app.config.schedules
+    schedules = pf.config.schedules
     api_url = find_api_url()
     if api_url is None:
         click.echo(
@@ -143,7 +114,7 @@ def serve(app: App, flows_dir: Path | None, limit: int) -> None:
             err=True,
         )
         sys.exit(EX_UNAVAILABLE)
-    _serve(flows_dir or default_flows_dir(), app.settings, schedules, api_url, limit)
+    _serve(flows_dir or default_flows_dir(), pf.settings, schedules, api_url, limit)
 
 
 def _serve(

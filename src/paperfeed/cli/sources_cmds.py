@@ -1,31 +1,27 @@
 """CLI commands `sources`, `sources enable` and `sources import-opml`.
 
-Thin: the configured sources come from sources.yaml (paperfeed.config), their health from the
-store (read-only for the listing), and the OPML import from paperfeed.opml.
+Thin wrappers over `Paperfeed.sources`, `.enable_source` and `.import_opml`.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from paperfeed.cli.app import App, emit_json, main, pass_app
-from paperfeed.config import Config, SourceConfig
-from paperfeed.errors import ConfigError
-from paperfeed.opml import AddReport, add_feeds, parse_opml
-from paperfeed.records import SourceState
-from paperfeed.store import Store
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.library import Paperfeed
+
+if TYPE_CHECKING:
+    from paperfeed.opml import AddReport
 
 
 @main.group("sources", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as a JSON list.")
-@pass_app
-def sources_group(app: App, as_json: bool) -> None:
+@pass_paperfeed
+def sources_group(pf: Paperfeed, as_json: bool) -> None:
     """List the sources in sources.yaml with their health: items stored, last success, errors.
 
     \b
@@ -37,50 +33,11 @@ def sources_group(app: App, as_json: bool) -> None:
     """
     if click.get_current_context().invoked_subcommand is not None:
         return
-    config = app.config
-    with Store.open(app.settings.db_path, read_only=True) as store:
-        rows = source_rows(config, store.sources.all(), store.items.count_by_source())
+    rows = pf.sources()
     if as_json:
         emit_json(rows)
     else:
         _print_table(rows)
-
-
-def source_rows(
-    config: Config, states: Mapping[str, SourceState], counts: Mapping[str, int]
-) -> list[dict[str, Any]]:
-    """One JSON-ready row per configured source, in the order of sources.yaml."""
-    return [
-        _row(s, states.get(s.name) or SourceState(s.name), counts.get(s.name, 0))
-        for s in config.sources
-    ]
-
-
-def _row(source: SourceConfig, state: SourceState, items: int) -> dict[str, Any]:
-    return {
-        "name": source.name,
-        "type": source.type,
-        "url": source.url or _arxiv_label(source),
-        "enabled": source.enabled,
-        "disabled": state.disabled,
-        "disabled_reason": state.disabled_reason,
-        "items": items,
-        "last_ok": _iso(state.last_ok),
-        "last_error": state.last_error,
-        "consecutive_failures": state.consecutive_failures,
-        "moved_to": state.moved_to,
-    }
-
-
-def _arxiv_label(source: SourceConfig) -> str | None:
-    parts = [f"cat:{c}" for c in source.categories]
-    if source.query:
-        parts.append(source.query)
-    return "arxiv: " + " ".join(parts) if parts else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def _status(row: Mapping[str, Any]) -> str:
@@ -111,8 +68,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 @sources_group.command("enable")
 @click.argument("name")
-@pass_app
-def enable_command(app: App, name: str) -> None:
+@pass_paperfeed
+def enable_command(pf: Paperfeed, name: str) -> None:
     """Turn a disabled source back on: clears the disabled flag, the failure count and any
     retry window, so the next ingest fetches it again.
 
@@ -120,20 +77,11 @@ def enable_command(app: App, name: str) -> None:
     Example:
       paperfeed sources enable "Netflix Tech Blog"
     """
-    config = app.config
-    app.settings.ensure_home()
-    with Store.open(app.settings.db_path) as store:
-        known = [s.name for s in config.sources] + list(store.sources.all())
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{config.path}: sources: unknown source {name!r}{hint}")
-        store.sources.enable(name)
+    source = pf.enable_source(name)
     click.echo(f"enabled {name}: it will be fetched at the next ingest")
-    source = config.source(name)
     if source is not None and not source.enabled:
         click.echo(
-            f"note: {config.path}:{source.line}: {name!r} is still `enabled: false` there; "
+            f"note: {pf.config.path}:{source.line}: {name!r} is still `enabled: false` there; "
             "change it to fetch this source",
             err=True,
         )
@@ -143,8 +91,8 @@ def enable_command(app: App, name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@pass_app
-def import_opml_command(app: App, file: Path, dry_run: bool, as_json: bool) -> None:
+@pass_paperfeed
+def import_opml_command(pf: Paperfeed, file: Path, dry_run: bool, as_json: bool) -> None:
     """Add the feeds of an OPML export (from a feed reader) to sources.yaml as `type: feed`
     sources. Feeds already configured (same normalised URL) are skipped; names that clash get
     -2, -3; comments and layout in sources.yaml are kept; the file is replaced atomically.
@@ -154,9 +102,8 @@ def import_opml_command(app: App, file: Path, dry_run: bool, as_json: bool) -> N
       paperfeed sources import-opml ~/Downloads/feedly.opml --dry-run
       paperfeed sources import-opml engineering_blogs.opml
     """
-    feeds = parse_opml(file.read_bytes(), name=str(file))
-    config_path = app.settings.config_path
-    report = add_feeds(config_path, feeds, dry_run=dry_run)
+    config_path = pf.settings.config_path
+    report = pf.import_opml(file, dry_run=dry_run)
     if as_json:
         emit_json(_report_json(report, config_path, dry_run))
     else:

@@ -97,6 +97,10 @@ class SourceSummary:
 class IngestReport:
     sources: list[SourceSummary]
     offline: bool = False  # no source could be reached at all: failures were not counted
+    embedded: int | None = None  # items embedded after storing; None when embedding was skipped
+
+    def with_embedded(self, embedded: int) -> IngestReport:
+        return replace(self, embedded=embedded)
 
     @property
     def failed(self) -> list[SourceSummary]:

@@ -1,0 +1,381 @@
+"""`Paperfeed`: the one library object that the CLI, the Prefect flows and any web page call.
+
+Built once from `Settings` (and the `Config` of sources.yaml, read on first use), it owns the
+store, the query encoder (loaded on first use, then kept) and the search indexes, and offers
+the verbs every caller needs: ingest (and, for the flow, source_states and record), refresh,
+embed, reindex, import_arxiv, search, similar, digest, mark, list, stats, sources, status,
+enable_source, import_opml. Callers never open the store, load a model or apply queued marks
+themselves: every writable open made here applies the marks queued while another process held
+the database first.
+
+I/O rule: none of its own. Each verb calls the module that owns its kind of I/O (store, http,
+index files, the marks files). The heavy modules are imported inside the verbs, so building the
+object and running `similar` stay light (no httpx, torch or the ranker).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paperfeed.config import DEFAULT_MODEL, Config, SourceConfig, load_config
+from paperfeed.errors import ConfigError, PaperfeedError
+from paperfeed.settings import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from paperfeed.digest.run import DigestOptions, DigestRun
+    from paperfeed.embed.embedder import Embedder, EmbedReport
+    from paperfeed.http import HttpClient
+    from paperfeed.ingest.bulk import ImportReport
+    from paperfeed.ingest.collect import IngestReport, RetryPolicy, SourceResult
+    from paperfeed.marks import MarkOutcome
+    from paperfeed.opml import AddReport
+    from paperfeed.records import SourceState
+    from paperfeed.search.hybrid import Filters, Hit
+    from paperfeed.search.vectors import Indexes
+    from paperfeed.store import Store
+
+QueryEncoder = Callable[[str], "np.ndarray"]
+Rows = list[dict[str, Any]]  # JSON-ready rows, as `--json` prints them
+KeywordAreas = list[tuple[str, tuple[str, ...]]]  # (focus area, its keywords)
+
+
+class Paperfeed:
+    """The learner's paperfeed home: `Paperfeed(Settings.resolve())`, or `Paperfeed.resolve()`.
+
+    `query_encoder` and `embedder` may be given (tests pass fakes); otherwise the configured
+    model is loaded on first use.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: Config | None = None,
+        *,
+        query_encoder: QueryEncoder | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self._config = config
+        self._query_encoder = query_encoder
+        self._embedder = embedder
+
+    @classmethod
+    def resolve(cls, home: str | Path | None = None, config: str | Path | None = None) -> Paperfeed:
+        """From flags or $PAPERFEED_HOME / $PAPERFEED_CONFIG, as the CLI resolves them."""
+        return cls(Settings.resolve(home, config))
+
+    # ------------------------------------------------------------ what it owns
+
+    @property
+    def config(self) -> Config:
+        """sources.yaml, read (and validated) on first use; raises ConfigError."""
+        if self._config is None:
+            self._config = load_config(self.settings.config_path)
+        return self._config
+
+    @property
+    def has_config(self) -> bool:
+        return self._config is not None or self.settings.config_path.is_file()
+
+    @property
+    def model(self) -> str:
+        """The configured model; the default when there is no sources.yaml (search and
+        embedding need no sources). An invalid sources.yaml still raises its ConfigError."""
+        return self.config.model if self.has_config else DEFAULT_MODEL
+
+    @property
+    def query_encoder(self) -> QueryEncoder:
+        """The light encoder for queries and focus areas, loaded once."""
+        if self._query_encoder is None:
+            from paperfeed.embed.embedder import load_query_encoder
+
+            self._query_encoder = load_query_encoder(self.model)
+        return self._query_encoder
+
+    @contextmanager
+    def store(self, *, read_only: bool = False, wait: float | None = None) -> Iterator[Store]:
+        """The DuckDB store, open for one verb. A writable open applies queued marks first."""
+        from paperfeed.store import Store
+
+        waited = self.settings.lock_wait if wait is None else wait
+        with Store.open(self.settings.db_path, read_only=read_only, wait=waited) as store:
+            if not read_only:
+                from paperfeed.marks import apply_pending_marks
+
+                apply_pending_marks(store, self.settings)
+            yield store
+
+    def indexes(self, store: Store, *, rebuild: bool = False) -> Indexes:
+        """The search indexes for the model, checked against DuckDB (rebuilt when they differ)."""
+        from paperfeed.search.files import load_or_rebuild
+
+        return load_or_rebuild(store, self.settings.index_dir, self.model, rebuild=rebuild)
+
+    # ------------------------------------------------------------ ingest and embed
+
+    def ingest(
+        self,
+        only: Sequence[str] = (),
+        *,
+        embed: bool = True,
+        progress: bool = False,
+        http: HttpClient | None = None,
+        retry: RetryPolicy | None = None,
+        on_collected: Callable[[SourceResult], None] | None = None,
+    ) -> IngestReport:
+        """Fetch every enabled source (or `only` these), store what is new, then (unless
+        `embed` is off) embed it and refresh the indexes. A failing source is recorded in the
+        report, never raised."""
+        from paperfeed.ingest.collect import RetryPolicy, ingest
+
+        self.settings.ensure_home()
+        report = ingest(
+            self.settings,
+            self.config,
+            only=only,
+            http=http,
+            retry=retry or RetryPolicy(),
+            on_collected=on_collected,
+        )
+        if not embed:
+            return report
+        return report.with_embedded(self.refresh(progress=progress))
+
+    def source_states(
+        self, sources: Sequence[SourceConfig]
+    ) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
+        """Each source's stored state and its host's wait window, in one short read (the
+        Prefect flow fetches each source as its own task from these)."""
+        from paperfeed.ingest.collect import read_states
+
+        self.settings.ensure_home()
+        return read_states(self.settings, sources)
+
+    def record(self, results: Sequence[SourceResult], now: datetime) -> IngestReport:
+        """Store collected results, one short transaction per source (the flow's one writing
+        step); failures are not counted when every source was unreachable (offline)."""
+        from paperfeed.ingest.collect import IngestReport, looks_offline, store_results
+
+        summaries = store_results(self.settings, results, now)
+        return IngestReport(summaries, offline=looks_offline(results))
+
+    def refresh(self, *, progress: bool = False) -> int:
+        """Embed what has no vector for the model yet, then bring the indexes up to date.
+        Returns how many items were embedded (0 loads no model)."""
+        from paperfeed.ingest.refresh import refresh_embeddings
+
+        return refresh_embeddings(
+            self.settings, self.config, progress=progress, embedder=self._embedder
+        )
+
+    def embed(
+        self,
+        *,
+        model: str | None = None,
+        batch_size: int = 256,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> EmbedReport:
+        """Embed items with no vector for `model` (default: the configured one) or whose text
+        changed; the model is loaded only when something is pending."""
+        from paperfeed.embed.embedder import embed_pending
+
+        return embed_pending(
+            self.settings,
+            model or self.model,
+            embedder=self._embedder,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+    def reindex(self, *, approx_threshold: int | None = None) -> Indexes:
+        """Rebuild the vector and keyword indexes from DuckDB (no re-encoding)."""
+        from paperfeed.search.files import load_or_rebuild
+
+        with self.store(read_only=True) as store:
+            return load_or_rebuild(
+                store,
+                self.settings.index_dir,
+                self.model,
+                rebuild=True,
+                approx_threshold=approx_threshold,
+            )
+
+    def import_arxiv(
+        self,
+        path: Path,
+        *,
+        batch_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import arXiv's metadata snapshot (JSON lines, .gz or plain); re-importing adds 0."""
+        from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
+
+        with self.store() as store:
+            report = import_arxiv_metadata(
+                store, path, batch_size=batch_size or DEFAULT_BATCH_SIZE, progress=progress
+            )
+            store.checkpoint()
+        return report
+
+    # ------------------------------------------------------------ search
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        """The k best items for a free-text query (dense + BM25, fused)."""
+        from paperfeed.search.hybrid import Filters, search
+
+        # the encoder loads before the database is opened: a reader holding the file keeps an
+        # ingest from storing its results
+        encode = self.query_encoder
+        with self._searchable() as (store, indexes):
+            return search(store, indexes, encode, query, k, filters or Filters(), self._tags_of)
+
+    def similar(self, ref: str | int, k: int = 10) -> list[Hit]:
+        """'More like this' for a stored item (short id, arXiv id, URL), the item left out."""
+        from paperfeed.search.hybrid import similar
+
+        with self._searchable() as (store, indexes):
+            return similar(store, indexes, ref, k)
+
+    @contextmanager
+    def _searchable(self) -> Iterator[tuple[Store, Indexes]]:
+        with self.store(read_only=True) as store:
+            indexes = self.indexes(store)
+            if not len(indexes.vectors):
+                raise PaperfeedError(
+                    f"no embedded items for {self.model}: run `paperfeed embed` first"
+                )
+            yield store, indexes
+
+    def _tags_of(self, source: str) -> Iterable[str]:
+        if not self.has_config:
+            return ()
+        found = self.config.source(source)
+        return found.tags if found else ()
+
+    # ------------------------------------------------------------ the digest
+
+    def digest(
+        self,
+        options: DigestOptions | None = None,
+        *,
+        out: Path | None = None,
+        dry_run: bool = False,
+    ) -> DigestRun:
+        """Rank the window (default: the last 7 days), render, write and record the digest.
+        A dry run opens the store read-only and writes and records nothing."""
+        from paperfeed.digest.run import DigestOptions, default_window, run_digest
+
+        if options is None:
+            options = DigestOptions(*default_window(datetime.now(UTC)))
+        config = self.config
+        encode = self.query_encoder
+        folder = config.digest_dir or self.settings.default_digest_dir
+        with self.store(read_only=dry_run) as store:
+            return run_digest(
+                store, config, encode, options, folder=folder, out=out, dry_run=dry_run
+            )
+
+    # ------------------------------------------------------------ the reading loop
+
+    def mark(self, refs: Sequence[str], action: str) -> MarkOutcome:
+        """Mark items (read, unread, save, unsave, up, down). Queued, never lost, when another
+        process holds the database; applied at the next writable open."""
+        from paperfeed.marks import mark
+
+        return mark(self.settings, refs, action, datetime.now(UTC))
+
+    def list(
+        self,
+        *,
+        unread: bool = False,
+        saved: bool = False,
+        area: str | None = None,
+        limit: int = 50,
+    ) -> Rows:
+        """The reading list: items sent in digests (newest first), then other marked items."""
+        from paperfeed.marks import reading_list
+
+        if area is not None:
+            self._check_area(area)
+        with self.store(read_only=True) as store:
+            rows = reading_list(store, self._keyword_areas())
+        return [
+            r
+            for r in rows
+            if (not unread or not r["read"])
+            and (not saved or r["saved"])
+            and (area is None or r["area"] == area)
+        ][:limit]
+
+    def stats(self) -> dict[str, Any]:
+        """Per past digest how many items were later read or saved, and reading progress per
+        focus area per week against its weekly goal: {"digests": [...], "progress": [...]}."""
+        from paperfeed.marks import reading_stats
+
+        keyword_areas = self._keyword_areas()
+        goals = {a.name: a.weekly_goal for a in self.config.focus_areas} if keyword_areas else {}
+        with self.store(read_only=True) as store:
+            return reading_stats(store, keyword_areas, goals)
+
+    def _check_area(self, area: str) -> None:
+        names = [a.name for a in self.config.focus_areas]
+        if area not in names:
+            close = difflib.get_close_matches(area, names, n=1, cutoff=0.3)
+            hint = (
+                f" (did you mean {close[0]!r}?)" if close else f" (focus areas: {', '.join(names)})"
+            )
+            raise ConfigError(f"no focus area {area!r} in {self.settings.config_path}{hint}")
+
+    def _keyword_areas(self) -> KeywordAreas:
+        if not self.has_config:
+            return []
+        return [(a.name, tuple(a.keywords)) for a in self.config.focus_areas]
+
+    # ------------------------------------------------------------ sources
+
+    def sources(self) -> Rows:
+        """One row per source in sources.yaml with its health: items, last success, errors."""
+        from paperfeed.health import source_rows
+
+        config = self.config
+        with self.store(read_only=True) as store:
+            return source_rows(config, store.sources.all(), store.items.count_by_source())
+
+    def status(self) -> tuple[int, Rows]:
+        """(items stored, one short health row per configured source)."""
+        from paperfeed.health import status_rows
+
+        config = self.config
+        with self.store(read_only=True) as store:
+            total = store.items.count()
+            rows = status_rows(config, store.sources.all(), store.items.count_by_source())
+        return total, rows
+
+    def enable_source(self, name: str) -> SourceConfig | None:
+        """Clear a source's disabled flag, failure count and retry window. Returns its entry in
+        sources.yaml (None when only the store knows it); raises ConfigError for an unknown one."""
+        config = self.config
+        self.settings.ensure_home()
+        with self.store() as store:
+            known = [s.name for s in config.sources] + list(store.sources.all())
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"{config.path}: sources: unknown source {name!r}{hint}")
+            store.sources.enable(name)
+        return config.source(name)
+
+    def import_opml(self, path: Path, *, dry_run: bool = False) -> AddReport:
+        """Add an OPML export's feeds to sources.yaml as `type: feed` sources (atomically)."""
+        from paperfeed.opml import add_feeds, parse_opml
+
+        feeds = parse_opml(path.read_bytes(), name=str(path))
+        self._config = None  # sources.yaml changes: read it again on next use
+        return add_feeds(self.settings.config_path, feeds, dry_run=dry_run)
