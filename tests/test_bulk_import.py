@@ -18,12 +18,11 @@ from paperfeed.ingest.bulk import (
     _clean,
     import_arxiv_metadata,
     paper_from_record,
-    parse_date,
     parse_line,
     split_authors,
 )
 from paperfeed.store import Store
-from paperfeed.text import clean_text
+from paperfeed.text import clean_text, parse_date
 
 RECORDS = [
     {

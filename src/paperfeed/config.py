@@ -8,7 +8,6 @@ anything is built), then walked by a schema so every error names the file, the l
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,14 +19,13 @@ import yaml
 from paperfeed.errors import ConfigError
 from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
 
-SOURCE_TYPES = ("arxiv", "feed", "html")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
     name: str
-    type: str  # one of SOURCE_TYPES
+    type: str  # a registered source type (paperfeed.sources)
     url: str | None = None  # feed and html sources
     query: str | None = None  # arxiv: a search query (arXiv API syntax or plain words)
     categories: tuple[str, ...] = ()  # arxiv: e.g. ("cs.LG", "cs.CL")
@@ -35,7 +33,7 @@ class SourceConfig:
     weight: float = 1.0
     enabled: bool = True
     allow_private: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)  # type options, see README
+    options: Mapping[str, Any] = field(default_factory=dict)  # set by the type's `read`
     line: int | None = None  # where the entry starts in sources.yaml
 
 
@@ -76,20 +74,6 @@ _SETTINGS_KEYS = ("model", "digest_dir", "contact", "schedules")
 _SCHEDULE_KEYS = ("ingest", "digest", "timezone")
 _AREA_KEYS = ("name", "description", "keywords", "weight", "weekly_goal")
 _COMMON_SOURCE_KEYS = ("name", "type", "tags", "weight", "enabled", "allow_private")
-_ARXIV_INT_OPTIONS = {
-    "page_size": (1, 2000),
-    "max_results": (1, 30000),
-    "lookback_days": (1, 365),
-    "overlap_days": (0, 30),
-}
-_TYPE_KEYS = {
-    "arxiv": ("categories", "query", "base_url", *_ARXIV_INT_OPTIONS),
-    "feed": ("url",),
-    "html": ("url", "selectors"),
-}
-_SELECTOR_KEYS = ("item", "title", "link", "date", "summary")
-_REQUIRED_SELECTORS = ("item", "title")  # no link selector: the item's first <a>
-_ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 
 
 # ---------------------------------------------------------------- sources
@@ -113,103 +97,39 @@ def _sources(reader: NodeReader, node: yaml.Node) -> tuple[SourceConfig, ...]:
 
 
 def _source(reader: NodeReader, node: yaml.Node, path: str) -> SourceConfig:
-    every_key = set(_COMMON_SOURCE_KEYS).union(*_TYPE_KEYS.values())
+    from paperfeed.sources import source_types  # the declarations live with the adapters
+
+    types = source_types()
+    every_key = set(_COMMON_SOURCE_KEYS).union(*(t.options for t in types.values()))
     entry = reader.mapping(node, path, sorted(every_key), "a source")
     type_node = entry.require("type")
     kind = reader.text(type_node, entry.key("type"))
-    if kind not in SOURCE_TYPES:
-        hint = suggest(kind, SOURCE_TYPES)
-        raise reader.error(type_node, entry.key("type"), f"must be arxiv, feed or html{hint}")
-    _check_type_keys(entry, kind)
+    if kind not in types:
+        names = list(types)
+        choices = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        problem = f"must be {choices}{suggest(kind, names)}"
+        raise reader.error(type_node, entry.key("type"), problem)
+    _check_type_keys(entry, kind, types[kind].options)
     return SourceConfig(
         name=reader.text(entry.require("name"), entry.key("name")),
         type=kind,
-        tags=_optional(entry, "tags", reader.text_list, ()),
-        weight=_optional(entry, "weight", reader.number, 1.0),
-        enabled=_optional(entry, "enabled", reader.boolean, True),
-        allow_private=_optional(entry, "allow_private", reader.boolean, False),
+        tags=entry.optional("tags", reader.text_list, ()),
+        weight=entry.optional("weight", reader.number, 1.0),
+        enabled=entry.optional("enabled", reader.boolean, True),
+        allow_private=entry.optional("allow_private", reader.boolean, False),
         line=node.start_mark.line + 1,
-        **_TYPE_FIELDS[kind](entry),
+        **types[kind].read(entry),
     )
 
 
-def _check_type_keys(entry: NodeMap, kind: str) -> None:
-    allowed = (*_COMMON_SOURCE_KEYS, *_TYPE_KEYS[kind])
+def _check_type_keys(entry: NodeMap, kind: str, options: tuple[str, ...]) -> None:
+    allowed = (*_COMMON_SOURCE_KEYS, *options)
     for key_node, _ in entry.node.value:
         key = key_node.value
         if key not in allowed:
             hint = suggest(key, allowed)
             problem = f"not an option of {kind} sources{hint}"
             raise entry.reader.error(key_node, entry.key(key), problem)
-
-
-def _optional(
-    entry: NodeMap, name: str, convert: Callable[[yaml.Node, str], Any], default: Any
-) -> Any:
-    node = entry.get(name)
-    return default if node is None else convert(node, entry.key(name))
-
-
-def _arxiv_fields(entry: NodeMap) -> dict[str, Any]:
-    reader = entry.reader
-    categories = _optional(entry, "categories", reader.text_list, ())
-    for i, category in enumerate(categories):
-        if not _ARXIV_CATEGORY.match(category):
-            node = entry.values["categories"].value[i]
-            problem = f"{category!r} is not an arXiv category like cs.LG or stat.ML"
-            raise reader.error(node, entry.key(f"categories[{i}]"), problem)
-    query = _optional(entry, "query", reader.text, None)
-    if not categories and query is None:
-        raise reader.error(
-            entry.node,
-            entry.key("categories"),
-            "an arxiv source needs `categories` (e.g. [cs.LG]) and/or `query`",
-        )
-    options: dict[str, Any] = {}
-    for name, (low, high) in _ARXIV_INT_OPTIONS.items():
-        node = entry.get(name)
-        if node is not None:
-            options[name] = reader.integer(node, entry.key(name), low, high)
-    base_url = _optional(entry, "base_url", reader.url, None)
-    if base_url is not None:
-        options["base_url"] = base_url
-    return {"categories": categories, "query": query, "options": options}
-
-
-def _feed_fields(entry: NodeMap) -> dict[str, Any]:
-    return {"url": entry.reader.url(entry.require("url"), entry.key("url"))}
-
-
-def _html_fields(entry: NodeMap) -> dict[str, Any]:
-    reader = entry.reader
-    url = reader.url(entry.require("url"), entry.key("url"))
-    node = entry.require("selectors")
-    selectors = reader.mapping(node, entry.key("selectors"), _SELECTOR_KEYS, "selectors")
-    found = {}
-    for name in _SELECTOR_KEYS:
-        value = selectors.require(name) if name in _REQUIRED_SELECTORS else selectors.get(name)
-        if value is not None:
-            found[name] = _css(reader, value, selectors.key(name))
-    return {"url": url, "options": {"selectors": found}}
-
-
-def _css(reader: NodeReader, node: yaml.Node, key: str) -> str:
-    import soupsieve  # beautifulsoup4's selector engine; only needed for html sources
-
-    selector = reader.text(node, key)
-    try:
-        soupsieve.compile(selector)
-    except soupsieve.SelectorSyntaxError as exc:
-        reason = str(exc).splitlines()[0]
-        raise reader.error(node, key, f"invalid CSS selector {selector!r}: {reason}") from None
-    return selector
-
-
-_TYPE_FIELDS: dict[str, Callable[[NodeMap], dict[str, Any]]] = {
-    "arxiv": _arxiv_fields,
-    "feed": _feed_fields,
-    "html": _html_fields,
-}
 
 
 # ---------------------------------------------------------------- focus areas, settings
@@ -227,9 +147,9 @@ def _focus_areas(reader: NodeReader, node: yaml.Node | None) -> tuple[FocusArea,
         area = FocusArea(
             name=reader.text(entry.require("name"), entry.key("name")),
             description=reader.text(entry.require("description"), entry.key("description")),
-            keywords=_optional(entry, "keywords", reader.text_list, ()),
-            weight=_optional(entry, "weight", reader.number, 1.0),
-            weekly_goal=_optional(entry, "weekly_goal", lambda n, k: reader.integer(n, k, 0), None),
+            keywords=entry.optional("keywords", reader.text_list, ()),
+            weight=entry.optional("weight", reader.number, 1.0),
+            weekly_goal=entry.optional("weekly_goal", lambda n, k: reader.integer(n, k, 0), None),
         )
         if area.name in first_line:
             problem = f"duplicate focus area {area.name!r} (first at line {first_line[area.name]})"
@@ -243,10 +163,10 @@ def _settings(reader: NodeReader, node: yaml.Node | None) -> dict[str, Any]:
     if node is None:
         return {}
     entry = reader.mapping(node, "settings", _SETTINGS_KEYS, "settings")
-    found: dict[str, Any] = {"model": _optional(entry, "model", reader.text, DEFAULT_MODEL)}
-    digest_dir = _optional(entry, "digest_dir", reader.text, None)
+    found: dict[str, Any] = {"model": entry.optional("model", reader.text, DEFAULT_MODEL)}
+    digest_dir = entry.optional("digest_dir", reader.text, None)
     found["digest_dir"] = None if digest_dir is None else Path(digest_dir).expanduser()
-    found["contact"] = _optional(entry, "contact", _contact(reader), None)
+    found["contact"] = entry.optional("contact", _contact(reader), None)
     schedules = entry.get("schedules")
     found["schedules"] = Schedules() if schedules is None else _schedules(reader, schedules)
     return found

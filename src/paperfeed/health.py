@@ -12,6 +12,7 @@ from typing import Any
 
 from paperfeed.config import Config, SourceConfig
 from paperfeed.records import SourceState
+from paperfeed.sources import source_type
 
 
 def source_rows(
@@ -28,7 +29,7 @@ def _row(source: SourceConfig, state: SourceState, items: int) -> dict[str, Any]
     return {
         "name": source.name,
         "type": source.type,
-        "url": source.url or _arxiv_label(source),
+        "url": source.url or source_type(source.type).label(source),
         "enabled": source.enabled,
         "disabled": state.disabled,
         "disabled_reason": state.disabled_reason,
@@ -38,13 +39,6 @@ def _row(source: SourceConfig, state: SourceState, items: int) -> dict[str, Any]
         "consecutive_failures": state.consecutive_failures,
         "moved_to": state.moved_to,
     }
-
-
-def _arxiv_label(source: SourceConfig) -> str | None:
-    parts = [f"cat:{c}" for c in source.categories]
-    if source.query:
-        parts.append(source.query)
-    return "arxiv: " + " ".join(parts) if parts else None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Text cleaning for everything that comes from outside: HTML to plain text, Unicode repair, URLs.
+"""Text from outside, one way each: HTML to plain text, Unicode repair, http(s) URLs, dates.
 
 Pure functions, no I/O. DuckDB rejects lone surrogates, and control characters break terminals
 and markdown, so every string from a feed, a page or the arXiv API passes through `clean_text`,
@@ -7,9 +7,11 @@ and every URL through `safe_http_url` (only http and https survive: RELIABILITY 
 
 from __future__ import annotations
 
+import email.utils
 import html
 import re
 import unicodedata
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -37,6 +39,8 @@ _URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 MAX_URL_LENGTH = 4096
 HTTP_SCHEMES = ("http", "https")
+_HAS_YEAR = re.compile(r"\d{4}")
+_MAX_DATE_LENGTH = 200
 
 
 def repair_unicode(value: str) -> str:
@@ -126,3 +130,36 @@ def outbound_links(fragment: object, base: str | None = None, limit: int = 50) -
             if len(found) >= limit:
                 break
     return tuple(found)
+
+
+def parse_date(text: object) -> datetime | None:
+    """ISO 8601, RFC 822 or a written date ("March 3, 2026") as an aware UTC datetime (a value
+    without a zone is taken as UTC); None when it cannot be read."""
+    if not isinstance(text, str) or not _HAS_YEAR.search(text) or len(text) > _MAX_DATE_LENGTH:
+        return None
+    parsed = _read_date(text.strip())
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _read_date(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        pass
+    from dateutil import parser  # only for written dates: most of them never get this far
+
+    try:
+        return parser.parse(text)
+    except (ValueError, OverflowError, TypeError):
+        return None

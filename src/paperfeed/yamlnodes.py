@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,11 @@ class NodeMap:
         if node is None:
             raise self.reader.error(self.node, self.key(name), "required key is missing or empty")
         return node
+
+    def optional(self, name: str, convert: Callable[[yaml.Node, str], Any], default: Any) -> Any:
+        """The converted value of `name`, or `default` when it is absent or empty."""
+        node = self.get(name)
+        return default if node is None else convert(node, self.key(name))
 
 
 class NodeReader:

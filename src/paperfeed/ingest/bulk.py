@@ -14,8 +14,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -23,7 +21,7 @@ from paperfeed.errors import PaperfeedError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.records import Item
 from paperfeed.store import Store
-from paperfeed.text import clean_text
+from paperfeed.text import clean_text, parse_date
 
 SOURCE_NAME = "arxiv-metadata"
 # Measured on the 65k snapshot: same CPU time per paper as 5,000, but a 50 MB database instead
@@ -64,24 +62,6 @@ def _clean(value: object) -> str:
     if value.isascii() and "<" not in value and "&" not in value and not _CONTROLS.search(value):
         return " ".join(value.split())
     return clean_text(value)
-
-
-def parse_date(value: object) -> datetime | None:
-    """ISO 8601 ('2023-05-30T03:18:35+00:00', '2023-05-30') or RFC 2822
-    ('Mon, 2 Apr 2007 19:18:42 GMT') → aware UTC datetime; anything else → None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def split_authors(value: object) -> tuple[str, ...]:

@@ -21,18 +21,17 @@ from datetime import UTC, datetime
 from paperfeed import __version__
 from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
-from paperfeed.http import HttpClient, HttpPolicy, host_of
+from paperfeed.http import HttpClient, HttpPolicy
 from paperfeed.marks import apply_pending_marks
 from paperfeed.records import Collected, SourceState
 from paperfeed.settings import Settings
-from paperfeed.sources import adapter_for
+from paperfeed.sources import source_type
 from paperfeed.store import Store
 
 DISABLE_AFTER_FAILURES = 3
 # Storing comes after every fetch is done; waiting longer than a reader's 10 s for the file
 # keeps a whole run's work from being thrown away because a search or an index rebuild is open.
 STORE_WAIT_SECONDS = 120.0
-ARXIV_DEFAULT_BASE = "https://export.arxiv.org/api/query"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +146,7 @@ def select_sources(config: Config, only: Sequence[str] = ()) -> list[SourceConfi
 
 
 def source_host(source: SourceConfig, state: SourceState) -> str:
-    if source.type == "arxiv":
-        return host_of(str(source.options.get("base_url", ARXIV_DEFAULT_BASE)))
-    return host_of(state.moved_to or source.url or "")
+    return source_type(source.type).host(source, state)
 
 
 def waiting_result(
@@ -210,7 +207,7 @@ def result_from_collected(
 
 def fetch_source(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
     """Fetch and parse one source. Raises SourceError; the flow retries transient ones."""
-    return adapter_for(source.type)(source, state, http)
+    return source_type(source.type).collect(source, state, http)
 
 
 def result_from_error(

@@ -10,18 +10,18 @@ results": RELIABILITY C1-C6); its private lxml parser skips the API's error entr
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
-
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ArxivApiError, Deferred, ParseError
 from paperfeed.keys import parse_arxiv_id, parse_doi
 from paperfeed.records import Collected, Item, SourceState
+from paperfeed.sources import SourceType
 from paperfeed.sources.arxiv_query import (
     API_URL,
     MAX_PAGE_SIZE,
@@ -33,10 +33,11 @@ from paperfeed.sources.arxiv_query import (
     page_url,
     window_start,
 )
-from paperfeed.text import repair_unicode
+from paperfeed.text import parse_date, repair_unicode
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
+    from paperfeed.yamlnodes import NodeMap
 
 __all__ = ["ArxivPage", "build_query", "collect", "page_url", "parse"]
 
@@ -90,6 +91,8 @@ def parse(body: bytes) -> ArxivPage:
 
 
 def _xml_root(body: bytes) -> Any:
+    from lxml import etree  # imported on first parse: reading sources.yaml stays light
+
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
@@ -140,8 +143,8 @@ def _item(entry: Any) -> Item | None:
             if name
         ),
         categories=_categories(entry),
-        published=_datetime(_text(entry, "atom:published")),
-        updated=_datetime(_text(entry, "atom:updated")),
+        published=parse_date(_text(entry, "atom:published")),
+        updated=parse_date(_text(entry, "atom:updated")),
         kind="paper",
     )
 
@@ -158,14 +161,6 @@ def _categories(entry: Any) -> tuple[str, ...]:
     terms = [primary.get("term")] if primary is not None else []
     terms += [c.get("term") for c in entry.iterfind("atom:category", _NS)]
     return tuple(dict.fromkeys(t.strip() for t in terms if t and t.strip()))
-
-
-def _datetime(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- collecting (I/O through the HttpClient) ----------------------------------------------------
@@ -319,3 +314,64 @@ def _fetch(run: _Run, url: str) -> bytes:
 
 def _floor_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
+
+
+# --- the source type: its options in sources.yaml, its host and its label ----------------------
+
+_INT_OPTIONS = {
+    "page_size": (1, 2000),
+    "max_results": (1, 30000),
+    "lookback_days": (1, 365),
+    "overlap_days": (0, 30),
+}
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+
+
+def read_options(entry: NodeMap) -> dict[str, Any]:
+    """`categories` and/or `query`, and the paging options, checked with their line."""
+    reader = entry.reader
+    categories = entry.optional("categories", reader.text_list, ())
+    for i, category in enumerate(categories):
+        if not _CATEGORY.match(category):
+            node = entry.values["categories"].value[i]
+            problem = f"{category!r} is not an arXiv category like cs.LG or stat.ML"
+            raise reader.error(node, entry.key(f"categories[{i}]"), problem)
+    query = entry.optional("query", reader.text, None)
+    if not categories and query is None:
+        raise reader.error(
+            entry.node,
+            entry.key("categories"),
+            "an arxiv source needs `categories` (e.g. [cs.LG]) and/or `query`",
+        )
+    options: dict[str, Any] = {}
+    for name, (low, high) in _INT_OPTIONS.items():
+        node = entry.get(name)
+        if node is not None:
+            options[name] = reader.integer(node, entry.key(name), low, high)
+    base_url = entry.optional("base_url", reader.url, None)
+    if base_url is not None:
+        options["base_url"] = base_url
+    return {"categories": categories, "query": query, "options": options}
+
+
+def api_host(source: SourceConfig, _state: SourceState) -> str:
+    from paperfeed.http import host_of
+
+    return host_of(str(source.options.get("base_url", API_URL)))
+
+
+def label(source: SourceConfig) -> str | None:
+    parts = [f"cat:{c}" for c in source.categories]
+    if source.query:
+        parts.append(source.query)
+    return "arxiv: " + " ".join(parts) if parts else None
+
+
+SOURCE_TYPE = SourceType(
+    name="arxiv",
+    options=("categories", "query", "base_url", *_INT_OPTIONS),
+    read=read_options,
+    collect=collect,
+    host=api_host,
+    label=label,
+)

@@ -12,7 +12,6 @@ The HTML listing adapter (`sources.html`) builds the same `RawEntry` and reuses 
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
 import re
@@ -22,20 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import feedparser
-from dateutil import parser as dateutil_parser
-
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.records import Collected, Item, SourceState
-from paperfeed.sources import collect_page
-from paperfeed.text import clean_text, outbound_links, safe_http_url
+from paperfeed.sources import SourceType, collect_page
+from paperfeed.text import clean_text, outbound_links, parse_date, safe_http_url
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
+    from paperfeed.yamlnodes import NodeMap
 
-__all__ = ["RawEntry", "clamp_date", "collect", "parse", "parse_date", "to_item"]
+__all__ = ["RawEntry", "clamp_date", "collect", "parse", "to_item"]
 
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
@@ -52,7 +49,6 @@ TITLE_WORDS = 12  # a title made from the summary when the entry has none
 EARLIEST = datetime(1991, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
-_HAS_YEAR = re.compile(r"\d{4}")
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
@@ -91,25 +87,6 @@ def clamp_date(value: datetime | None, now: datetime | None = None) -> datetime 
         return None
     latest = (now or datetime.now(UTC)) + FUTURE_SLACK
     return value if EARLIEST <= value <= latest else None
-
-
-def parse_date(text: object) -> datetime | None:
-    """RFC 822, ISO 8601 or a written date ("March 3, 2026"); None when it cannot be read."""
-    if not isinstance(text, str) or not _HAS_YEAR.search(text) or len(text) > 200:
-        return None
-    text = text.strip()
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        pass
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return dateutil_parser.parse(text)
-    except (ValueError, OverflowError, TypeError):
-        return None
 
 
 def _from_struct(value: object) -> datetime | None:
@@ -215,13 +192,19 @@ def repair_utf8(body: bytes, content_type: str | None = None) -> bytes:
     return body
 
 
+def _feedparser() -> Any:
+    import feedparser  # imported on first parse: reading sources.yaml stays light
+
+    return feedparser
+
+
 def _run_feedparser(body: bytes, base_url: str | None, content_type: str | None) -> Any:
     headers = {"content-location": base_url or "", "content-type": content_type or ""}
     try:
         # A stream, never bytes: see the module docstring. feedparser's own sanitiser and URI
         # resolver are off (they cost 3/4 of its time): clean_text keeps no markup at all and
         # outbound_links resolves and checks every href itself.
-        return feedparser.parse(
+        return _feedparser().parse(
             io.BytesIO(repair_char_refs(repair_utf8(body, content_type))),
             response_headers=headers,
             sanitize_html=False,
@@ -365,3 +348,10 @@ def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Colle
             resp.body, source, base_url=resp.url, content_type=resp.content_type
         ),
     )
+
+
+def read_options(entry: NodeMap) -> dict[str, Any]:
+    return {"url": entry.reader.url(entry.require("url"), entry.key("url"))}
+
+
+SOURCE_TYPE = SourceType(name="feed", options=("url",), read=read_options, collect=collect)

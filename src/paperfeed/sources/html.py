@@ -17,21 +17,22 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-import soupsieve
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
-from bs4.element import Tag
+from typing import TYPE_CHECKING, Any
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
 from paperfeed.records import Collected, Item, SourceState
-from paperfeed.sources import collect_page
-from paperfeed.sources.feed import RawEntry, parse_date, to_item
-from paperfeed.text import clean_text, safe_http_url
+from paperfeed.sources import SourceType, collect_page
+from paperfeed.sources.feed import RawEntry, to_item
+from paperfeed.text import clean_text, parse_date, safe_http_url
 
 if TYPE_CHECKING:
+    import yaml
+    from bs4 import BeautifulSoup
+    from bs4.element import Tag
+
     from paperfeed.http import HttpClient
+    from paperfeed.yamlnodes import NodeMap, NodeReader
 
 __all__ = ["collect", "parse"]
 
@@ -51,16 +52,27 @@ def _selectors(source: SourceConfig) -> dict[str, str]:
         if key not in selectors:
             raise ParseError(f"source {source.name}: options.selectors.{key} is required")
     for key, selector in selectors.items():
-        try:
-            soupsieve.compile(str(selector))
-        except soupsieve.SelectorSyntaxError as exc:
-            reason = clean_text(str(exc), max_length=200)
-            message = f"source {source.name}: selectors.{key} is not valid CSS: {reason}"
-            raise ParseError(message) from exc
+        problem = selector_problem(str(selector))
+        if problem:
+            message = f"source {source.name}: selectors.{key} is not valid CSS: {problem}"
+            raise ParseError(message)
     return {key: str(value) for key, value in selectors.items()}
 
 
+def selector_problem(selector: str) -> str | None:
+    """Why a CSS selector cannot be used (soupsieve's first line), or None when it can."""
+    import soupsieve  # bs4's selector engine, imported when a selector is first checked
+
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        return clean_text(str(exc).splitlines()[0], max_length=200)
+    return None
+
+
 def _soup(body: bytes) -> BeautifulSoup:
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
@@ -76,6 +88,8 @@ def _first(node: Tag, selector: str | None) -> Tag | None:
 
 
 def _href(node: Tag, selector: str | None) -> str | None:
+    from bs4.element import Tag
+
     element = _first(node, selector) if selector else node.find("a", href=True)
     if isinstance(element, Tag) and not element.has_attr("href"):
         element = element.find("a", href=True)
@@ -129,3 +143,35 @@ def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Colle
         accept=HTML_ACCEPT,
         parse=lambda resp: parse(resp.body, source, base_url=resp.url),
     )
+
+
+# --- the source type: its options in sources.yaml ----------------------------------------------
+
+_SELECTOR_KEYS = (*REQUIRED, *OPTIONAL)
+
+
+def read_options(entry: NodeMap) -> dict[str, Any]:
+    """`url`, and `selectors` with `item` and `title` required, each a valid CSS selector."""
+    reader = entry.reader
+    url = reader.url(entry.require("url"), entry.key("url"))
+    node = entry.require("selectors")
+    selectors = reader.mapping(node, entry.key("selectors"), _SELECTOR_KEYS, "selectors")
+    found = {}
+    for name in _SELECTOR_KEYS:
+        value = selectors.require(name) if name in REQUIRED else selectors.get(name)
+        if value is not None:
+            found[name] = _css(reader, value, selectors.key(name))
+    return {"url": url, "options": {"selectors": found}}
+
+
+def _css(reader: NodeReader, node: yaml.Node, key: str) -> str:
+    selector = reader.text(node, key)
+    problem = selector_problem(selector)
+    if problem:
+        raise reader.error(node, key, f"invalid CSS selector {selector!r}: {problem}")
+    return selector
+
+
+SOURCE_TYPE = SourceType(
+    name="html", options=("url", "selectors"), read=read_options, collect=collect
+)
