@@ -160,6 +160,7 @@ def _read_date(text: str) -> datetime | None:
     from dateutil import parser  # only for written dates: most of them never get this far
 
     try:
-        return parser.parse(text)
+        parsed: datetime = parser.parse(text)
     except (ValueError, OverflowError, TypeError):
         return None
+    return parsed

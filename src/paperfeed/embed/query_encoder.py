@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
     a = np.abs(x)
     t = 1.0 / (1.0 + _AS_P * a)
     poly = t * (_AS_A[0] + t * (_AS_A[1] + t * (_AS_A[2] + t * (_AS_A[3] + t * _AS_A[4]))))
-    return sign * (1.0 - poly * np.exp(-a * a))
+    return cast(np.ndarray, sign * (1.0 - poly * np.exp(-a * a)))
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -35,12 +36,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+    return cast(np.ndarray, (x - mean) / np.sqrt(var + eps) * weight + bias)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return cast(np.ndarray, e / e.sum(axis=-1, keepdims=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,9 @@ class NumpyBert:
         for layer in range(self.shape.layers):
             hidden = self._layer(hidden, f"encoder.layer.{layer}.")
         pooled = hidden.mean(axis=0)  # one text, no padding: every token counts
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        return cast(
+            np.ndarray, (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        )
 
     def _embed(self, ids: np.ndarray, types: np.ndarray) -> np.ndarray:
         w = self.w
@@ -103,7 +106,7 @@ class NumpyBert:
         )
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.w[name + ".weight"].T + self.w[name + ".bias"]
+        return cast(np.ndarray, x @ self.w[name + ".weight"].T + self.w[name + ".bias"])
 
     def _layer(self, x: np.ndarray, p: str) -> np.ndarray:
         eps = self.shape.eps
@@ -135,7 +138,7 @@ class NumpyBert:
         )
         scores = q @ k.transpose(0, 2, 1) / np.float32(np.sqrt(head_dim))
         context = _softmax(scores) @ v
-        return context.transpose(1, 0, 2).reshape(n, width)
+        return cast(np.ndarray, context.transpose(1, 0, 2).reshape(n, width))
 
 
 def _strip_prefix(name: str) -> str:

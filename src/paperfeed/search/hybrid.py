@@ -15,12 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from paperfeed.errors import NotFound
 from paperfeed.search.files import Indexes, top_k
+
+if TYPE_CHECKING:
+    from paperfeed.store import Store
+    from paperfeed.store.items import StoredItem
 
 DEFAULT_ALPHA = 0.7
 
@@ -137,7 +141,7 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def item_date(item: Any) -> datetime | None:
+def item_date(item: StoredItem) -> datetime | None:
     when = item.published_at or item.first_seen_at
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -145,7 +149,7 @@ def item_date(item: Any) -> datetime | None:
 
 
 def matches(
-    item: Any, filters: Filters, read_ids: set[int], tags_of: Callable[[str], Iterable[str]]
+    item: StoredItem, filters: Filters, read_ids: set[int], tags_of: Callable[[str], Iterable[str]]
 ) -> bool:
     """Whether a stored item passes every active filter (pure)."""
     sources = tuple(item.sources or ())
@@ -167,7 +171,7 @@ _ONE_DAY = timedelta(days=1)
 # ---------------------------------------------------------------- search and similar
 
 
-def _hit(item: Any, score: float, read_ids: set[int]) -> Hit:
+def _hit(item: StoredItem, score: float, read_ids: set[int]) -> Hit:
     sources = tuple(item.sources or ())
     when = item.published_at or item.first_seen_at
     return Hit(
@@ -184,7 +188,7 @@ def _hit(item: Any, score: float, read_ids: set[int]) -> Hit:
 
 
 def _collect(
-    store: Any,
+    store: Store,
     ranked_at: Callable[[int], list[tuple[int, float]]],
     k: int,
     total: int,
@@ -205,7 +209,7 @@ def _collect(
 
 
 def search(
-    store: Any,
+    store: Store,
     indexes: Indexes,
     encode: Callable[[str], np.ndarray] | None,
     query: str,
@@ -227,7 +231,7 @@ def search(
 
 
 def similar(
-    store: Any,
+    store: Store,
     indexes: Indexes,
     ref: str | int,
     k: int = 10,

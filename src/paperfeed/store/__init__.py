@@ -14,8 +14,8 @@ from types import TracebackType
 
 import duckdb
 
+from paperfeed.settings import LOCK_WAIT_SECONDS
 from paperfeed.store.connection import (
-    LOCK_WAIT_SECONDS,
     applied_migrations,
     connect,
     migrate,
