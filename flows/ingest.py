@@ -47,7 +47,7 @@ from paperfeed.ingest.collect import (
     split_waiting,
 )
 from paperfeed.library import Paperfeed
-from paperfeed.records import Collected, SourceState
+from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
 from paperfeed.settings import Settings
 
 DEFAULT_RETRY_DELAYS = (10.0, 30.0, 90.0)
@@ -70,8 +70,9 @@ def jittered(delays: Sequence[float], jitter: float) -> list[float]:
 
 def failure_share(results: Sequence[SourceResult], summaries: Sequence[SourceSummary]) -> float:
     """Failed sources over tried ones (disabled and still-waiting sources were not tried)."""
-    tried = {r.source.name for r in results if r.status not in ("disabled", "waiting")}
-    failed = [s for s in summaries if s.name in tried and s.status == "failed"]
+    not_tried = (FetchOutcome.DISABLED, FetchOutcome.WAITING)
+    tried = {r.source.name for r in results if r.status not in not_tried}
+    failed = [s for s in summaries if s.name in tried and s.status == SourceStatus.FAILED]
     return len(failed) / len(tried) if tried else 0.0
 
 

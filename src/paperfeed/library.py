@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from paperfeed.ingest.collect import IngestReport, RetryPolicy, SourceResult
     from paperfeed.marks import MarkOutcome
     from paperfeed.opml import AddReport
-    from paperfeed.records import SourceState
+    from paperfeed.records import MarkAction, SourceState
     from paperfeed.search.hybrid import Filters, Hit
     from paperfeed.search.vectors import Indexes
     from paperfeed.store import Store
@@ -284,7 +284,7 @@ class Paperfeed:
 
     # ------------------------------------------------------------ the reading loop
 
-    def mark(self, refs: Sequence[str], action: str) -> MarkOutcome:
+    def mark(self, refs: Sequence[str], action: MarkAction | str) -> MarkOutcome:
         """Mark items (read, unread, save, unsave, up, down). Queued, never lost, when another
         process holds the database; applied at the next writable open."""
         from paperfeed.marks import mark

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from paperfeed.digest.rank import keyword_area
 from paperfeed.errors import NotFound, StoreBusy
+from paperfeed.records import MarkAction
 from paperfeed.store import Store
 from paperfeed.store.reading import Mark
 
@@ -34,7 +35,7 @@ class MarkEvent:
     """One mark as the learner made it: `ref` is what they typed (id, arXiv id or URL)."""
 
     ref: str
-    action: str
+    action: MarkAction
     at: datetime
     item_id: int | None = None
 
@@ -50,7 +51,7 @@ class MarkEvent:
     def from_json(cls, data: dict[str, Any]) -> MarkEvent:
         return cls(
             str(data["ref"]),
-            str(data["action"]),
+            MarkAction(str(data["action"])),
             datetime.fromisoformat(data["at"]),
             data.get("item_id"),
         )
@@ -134,14 +135,17 @@ def _apply_each(store: Store, settings: Settings, events: Sequence[MarkEvent]) -
 class MarkOutcome:
     """What one `mark` call did: the item ids it applied to, or how many marks it queued."""
 
-    action: str
+    action: MarkAction
     ids: list[int]
     queued: int = 0
 
 
-def mark(settings: Settings, refs: Sequence[str], action: str, now: datetime) -> MarkOutcome:
+def mark(
+    settings: Settings, refs: Sequence[str], action: MarkAction | str, now: datetime
+) -> MarkOutcome:
     """Apply marks now, or queue them when another process holds the database (after the usual
     wait): a mark is never lost (RELIABILITY D3). Raises NotFound for an unknown ref."""
+    action = MarkAction(action)
     events = [MarkEvent(ref, action, now) for ref in refs]
     try:
         store = Store.open(settings.db_path, wait=settings.lock_wait)

@@ -4,6 +4,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    PAPER = "paper"  # arXiv entries (and feed entries that are arXiv papers)
+    POST = "post"  # blog posts and newsletter issues
+
+
+class FetchOutcome(StrEnum):
+    """How collecting one source ended, before anything is stored (SourceResult.status)."""
+
+    FETCHED = "fetched"
+    NOT_MODIFIED = "not_modified"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+    GONE = "gone"
+    DISABLED = "disabled"  # not asked: the source is disabled
+    WAITING = "waiting"  # not asked: inside a wait window the server gave
+
+
+class SourceStatus(StrEnum):
+    """What one source did in a run, as the user sees it (SourceSummary.status)."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+    DISABLED = "disabled"
+
+
+class MarkAction(StrEnum):
+    READ = "read"
+    UNREAD = "unread"
+    SAVE = "save"
+    UNSAVE = "unsave"
+    UP = "up"
+    DOWN = "down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +64,7 @@ class Item:
     categories: tuple[str, ...] = ()
     published: datetime | None = None
     updated: datetime | None = None
-    kind: str = "post"  # "paper" for arXiv entries, "post" for blogs and newsletters
+    kind: ItemKind = ItemKind.POST
     links: tuple[str, ...] = field(default=(), compare=False)  # outbound URLs found in the content
 
 

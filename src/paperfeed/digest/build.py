@@ -19,7 +19,7 @@ from paperfeed.config import FocusArea
 from paperfeed.digest import rank
 from paperfeed.digest.markdown import plain
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.records import SourceState
+from paperfeed.records import ItemKind, SourceState
 from paperfeed.store.items import StoredItem
 
 Encoder = Callable[[str], np.ndarray]
@@ -156,7 +156,7 @@ def code_link(text: str) -> str | None:
 def estimate_minutes(item: StoredItem) -> int:
     """Papers: 15 min plus 1 per 40 abstract words (max 30). Posts: 230 words a minute, min 3."""
     words = len(item.summary.split())
-    if item.kind == "paper":
+    if item.kind == ItemKind.PAPER:
         return min(30, 15 + words // 40)
     return max(3, math.ceil(words / 230))
 
@@ -264,7 +264,7 @@ def _explained_in(
     inputs: DigestInputs, ranked: _Ranked, index: int
 ) -> tuple[tuple[str, str | None], ...]:
     paper = inputs.items[index]
-    if paper.kind != "paper" or not inputs.posts:
+    if paper.kind != ItemKind.PAPER or not inputs.posts:
         return ()
     close = np.zeros(len(inputs.posts), dtype=bool)
     if inputs.post_vectors is not None and len(inputs.post_vectors):
@@ -317,7 +317,7 @@ def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
     areas = _rank_areas(inputs)
     scores = rank.area_scores(_candidates(inputs), areas, inputs.feedback)
     ranked = _Ranked(scores, rank.assign(scores, areas), areas, papers_linked(inputs.posts))
-    is_paper = np.array([i.kind == "paper" for i in inputs.items], dtype=bool)
+    is_paper = np.array([i.kind == ItemKind.PAPER for i in inputs.items], dtype=bool)
     per_area = [
         [
             _entry(inputs, ranked, i)

@@ -41,6 +41,7 @@ from paperfeed.digest.build import (
 )
 from paperfeed.digest.markdown import render_markdown
 from paperfeed.files import write_text_atomic
+from paperfeed.records import ItemKind
 from paperfeed.store.digests import SentItem
 from paperfeed.store.items import StoredItem
 
@@ -163,7 +164,7 @@ def _window(store: Store, options: DigestOptions) -> tuple[list[StoredItem], lis
     start = options.window_start
     recent = store.items.in_window(start - EXPLAINED_LOOKBACK, options.window_end)
     items = [i for i in recent if (i.published_at or i.first_seen_at) >= start and i.id not in sent]
-    return items, [p for p in recent if p.kind != "paper"]
+    return items, [p for p in recent if p.kind != ItemKind.PAPER]
 
 
 def _read_per_area(

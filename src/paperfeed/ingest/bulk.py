@@ -19,7 +19,7 @@ from typing import IO, Any, cast
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.records import Item
+from paperfeed.records import Item, ItemKind
 from paperfeed.store import Store
 from paperfeed.text import clean_text, parse_date
 
@@ -104,7 +104,7 @@ def paper_from_record(record: Any) -> Item:
         categories=tuple(str(record.get("categories") or "").split()),
         published=published or parse_date(record.get("update_date")),
         updated=parse_date(record.get("update_date")),
-        kind="paper",
+        kind=ItemKind.PAPER,
     )
 
 

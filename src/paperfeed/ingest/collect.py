@@ -23,7 +23,7 @@ from paperfeed.config import Config, SourceConfig
 from paperfeed.errors import ConfigError, Deferred, Gone, SourceError, TransportError
 from paperfeed.http import HttpClient, HttpPolicy
 from paperfeed.marks import apply_pending_marks
-from paperfeed.records import Collected, SourceState
+from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
 from paperfeed.settings import Settings
 from paperfeed.sources import source_type
 from paperfeed.store import Store
@@ -52,7 +52,7 @@ class SourceResult:
     """The outcome of collecting one source, before anything is stored."""
 
     source: SourceConfig
-    status: str  # fetched | not_modified | partial | failed | deferred | gone | disabled | waiting
+    status: FetchOutcome
     collected: Collected | None = None
     error_kind: str | None = None
     error: str | None = None
@@ -67,7 +67,7 @@ class SourceSummary:
 
     name: str
     type: str
-    status: str  # new | unchanged | partial | failed | deferred | disabled
+    status: SourceStatus
     new: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -103,7 +103,7 @@ class IngestReport:
 
     @property
     def failed(self) -> list[SourceSummary]:
-        return [s for s in self.sources if s.status == "failed"]
+        return [s for s in self.sources if s.status == SourceStatus.FAILED]
 
     @property
     def new_ids(self) -> list[int]:
@@ -154,12 +154,14 @@ def waiting_result(
 ) -> SourceResult | None:
     """A result that needs no request at all: the source is disabled or inside a wait window."""
     if state.disabled:
-        return SourceResult(source, "disabled", error=state.disabled_reason or "disabled")
+        return SourceResult(
+            source, FetchOutcome.DISABLED, error=state.disabled_reason or "disabled"
+        )
     until = max((t for t in (state.retry_after, host_until) if t is not None), default=None)
     if until is not None and until > now:
         return SourceResult(
             source,
-            "waiting",
+            FetchOutcome.WAITING,
             until=until,
             error=f"server asked us to wait until {until:%Y-%m-%d %H:%M} UTC",
         )
@@ -200,7 +202,11 @@ def result_from_collected(
     source: SourceConfig, collected: Collected, *, attempts: int = 1, seconds: float = 0.0
 ) -> SourceResult:
     status = (
-        "not_modified" if collected.not_modified else "partial" if collected.partial else "fetched"
+        FetchOutcome.NOT_MODIFIED
+        if collected.not_modified
+        else FetchOutcome.PARTIAL
+        if collected.partial
+        else FetchOutcome.FETCHED
     )
     return SourceResult(source, status, collected=collected, attempts=attempts, seconds=seconds)
 
@@ -217,14 +223,14 @@ def result_from_error(
     if isinstance(exc, Deferred):
         return SourceResult(
             source,
-            "deferred",
+            FetchOutcome.DEFERRED,
             error_kind=kind,
             error=str(exc),
             until=exc.until,
             attempts=attempts,
             seconds=seconds,
         )
-    status = "gone" if isinstance(exc, Gone) else "failed"
+    status = FetchOutcome.GONE if isinstance(exc, Gone) else FetchOutcome.FAILED
     return SourceResult(
         source, status, error_kind=kind, error=str(exc) or kind, attempts=attempts, seconds=seconds
     )
@@ -274,24 +280,28 @@ def _store_result(
 ) -> SourceSummary:
     source = result.source
     base = SourceSummary(
-        source.name, source.type, "unchanged", seconds=result.seconds, error=result.error
+        source.name, source.type, SourceStatus.UNCHANGED, seconds=result.seconds, error=result.error
     )
-    if result.status in ("disabled", "waiting"):
-        status = "disabled" if result.status == "disabled" else "deferred"
+    if result.status in (FetchOutcome.DISABLED, FetchOutcome.WAITING):
+        disabled = result.status == FetchOutcome.DISABLED
+        status = SourceStatus.DISABLED if disabled else SourceStatus.DEFERRED
         return replace(base, status=status)
-    if result.status == "deferred" and result.until is not None:
+    if result.status == FetchOutcome.DEFERRED and result.until is not None:
         state = store.sources.get(source.name)
         store.sources.record_deferred(
             source.name, until=result.until, message=result.error or "", now=now
         )
         store.sources.set_host_retry_after(source_host(source, state), result.until)
-        return replace(base, status="deferred", requests=1)
-    if result.status == "gone":
+        return replace(base, status=SourceStatus.DEFERRED, requests=1)
+    if result.status == FetchOutcome.GONE:
         store.sources.disable(source.name, reason=result.error or "410 Gone", now=now)
         return replace(
-            base, status="failed", requests=1, error=f"{result.error}; source disabled (gone)"
+            base,
+            status=SourceStatus.FAILED,
+            requests=1,
+            error=f"{result.error}; source disabled (gone)",
         )
-    if result.status == "failed":
+    if result.status == FetchOutcome.FAILED:
         return _store_failure(store, result, base, now, count_failure)
     return _store_collected(store, result, base, now)
 
@@ -303,7 +313,7 @@ def _store_failure(
     kind = result.error_kind or "error"
     if not count_failure:
         store.sources.record_unreachable(name, kind=kind, message=result.error or "", now=now)
-        return replace(base, status="failed", requests=result.attempts)
+        return replace(base, status=SourceStatus.FAILED, requests=result.attempts)
     state = store.sources.record_failure(
         name,
         kind=kind,
@@ -314,7 +324,7 @@ def _store_failure(
     error = result.error
     if state.disabled:
         error = f"{error}; disabled after {state.consecutive_failures} consecutive failures"
-    return replace(base, status="failed", requests=result.attempts, error=error)
+    return replace(base, status=SourceStatus.FAILED, requests=result.attempts, error=error)
 
 
 def _store_collected(
@@ -338,8 +348,8 @@ def _store_collected(
     if collected.partial:
         message = "stopped early; the next run resumes where this one stopped"
         store.sources.record_partial(name, cursor=collected.cursor, message=message, now=now)
-        return replace(summary, status="partial", error=message)
-    status = "new" if summary.new or summary.updated else "unchanged"
+        return replace(summary, status=SourceStatus.PARTIAL, error=message)
+    status = SourceStatus.NEW if summary.new or summary.updated else SourceStatus.UNCHANGED
     store.sources.record_success(
         name,
         status=status,
@@ -354,7 +364,7 @@ def _store_collected(
 def looks_offline(results: Iterable[SourceResult]) -> bool:
     """Every fetch failed to connect at all: the machine is offline, not every source broken.
     Then failures are reported but not counted towards disabling sources."""
-    tried = [r for r in results if r.status not in ("disabled", "waiting")]
+    tried = [r for r in results if r.status not in (FetchOutcome.DISABLED, FetchOutcome.WAITING)]
     return len(tried) > 1 and all(r.error_kind == TransportError.__name__ for r in tried)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ArxivApiError, Deferred, ParseError
 from paperfeed.keys import parse_arxiv_id, parse_doi
-from paperfeed.records import Collected, Item, SourceState
+from paperfeed.records import Collected, Item, ItemKind, SourceState
 from paperfeed.sources import SourceType
 from paperfeed.sources.arxiv_query import (
     API_URL,
@@ -145,7 +145,7 @@ def _item(entry: Any) -> Item | None:
         categories=_categories(entry),
         published=parse_date(_text(entry, "atom:published")),
         updated=parse_date(_text(entry, "atom:updated")),
-        kind="paper",
+        kind=ItemKind.PAPER,
     )
 
 

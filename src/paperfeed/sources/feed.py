@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.records import Collected, Item, SourceState
+from paperfeed.records import Collected, Item, ItemKind, SourceState
 from paperfeed.sources import SourceType, collect_page
 from paperfeed.text import clean_text, outbound_links, parse_date, safe_http_url
 
@@ -141,7 +141,7 @@ def to_item(raw: RawEntry, base: str | None = None, now: datetime | None = None)
         categories=_names(raw.tags, MAX_CATEGORIES),
         published=clamp_date(raw.published or raw.updated, now),
         updated=clamp_date(raw.updated, now),
-        kind="paper" if arxiv else "post",
+        kind=ItemKind.PAPER if arxiv else ItemKind.POST,
         links=outbound_links(raw.html, url or base, MAX_LINKS),
     )
 

@@ -11,18 +11,18 @@ from datetime import datetime
 
 import duckdb
 
+from paperfeed.records import MarkAction
 from paperfeed.store.connection import as_utc
 
-ACTIONS = ("read", "unread", "save", "unsave", "up", "down")
-
 _APPLY = {
-    "read": "UPDATE marks SET read_at = coalesce(read_at, $2), updated_at = $2 WHERE item_id = $1",
-    "unread": "UPDATE marks SET read_at = NULL, updated_at = $2 WHERE item_id = $1",
-    "save": "UPDATE marks SET saved_at = coalesce(saved_at, $2), updated_at = $2 "
+    MarkAction.READ: "UPDATE marks SET read_at = coalesce(read_at, $2), updated_at = $2 "
     "WHERE item_id = $1",
-    "unsave": "UPDATE marks SET saved_at = NULL, updated_at = $2 WHERE item_id = $1",
-    "up": "UPDATE marks SET rating = 1, updated_at = $2 WHERE item_id = $1",
-    "down": "UPDATE marks SET rating = -1, updated_at = $2 WHERE item_id = $1",
+    MarkAction.UNREAD: "UPDATE marks SET read_at = NULL, updated_at = $2 WHERE item_id = $1",
+    MarkAction.SAVE: "UPDATE marks SET saved_at = coalesce(saved_at, $2), updated_at = $2 "
+    "WHERE item_id = $1",
+    MarkAction.UNSAVE: "UPDATE marks SET saved_at = NULL, updated_at = $2 WHERE item_id = $1",
+    MarkAction.UP: "UPDATE marks SET rating = 1, updated_at = $2 WHERE item_id = $1",
+    MarkAction.DOWN: "UPDATE marks SET rating = -1, updated_at = $2 WHERE item_id = $1",
 }
 
 
@@ -44,7 +44,7 @@ class ReadingRepo:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
 
-    def apply(self, item_id: int, action: str, at: datetime) -> None:
+    def apply(self, item_id: int, action: MarkAction | str, at: datetime) -> None:
         """Apply one mark; idempotent (a repeated `read` keeps the first read time)."""
         if action not in _APPLY:
             raise ValueError(f"unknown mark action {action!r}")
@@ -52,7 +52,7 @@ class ReadingRepo:
             "INSERT INTO marks (item_id, updated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             [item_id, at],
         )
-        self.conn.execute(_APPLY[action], [item_id, at])
+        self.conn.execute(_APPLY[MarkAction(action)], [item_id, at])
 
     def read_ids(self) -> set[int]:
         """Ids of every item marked read (search's --unread filter and `read` field)."""
