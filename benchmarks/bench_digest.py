@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from paperfeed.config import Config, FocusArea
+from paperfeed.digest.build import build_digest
+from paperfeed.digest.gather import gather
 from paperfeed.digest.markdown import render_markdown
-from paperfeed.digest.run import DigestOptions, build_digest, gather, record_digest, write_digest
+from paperfeed.digest.model import DigestOptions
+from paperfeed.digest.run import record_digest, write_digest
 from paperfeed.records import Item
 from paperfeed.store import Store
 

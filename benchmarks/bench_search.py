@@ -6,7 +6,7 @@
 2. recall@10 of HNSW (M=32) against exact on REAL all-MiniLM-L6-v2 vectors (the CSFCube
    abstracts cached by benchmarks/eval_csfcube.py), for several efSearch values.
 3. The whole warm search path at 1M (`--full-sizes 1000000`): HNSW over SYNTHETIC vectors +
-   BM25 over SYNTHETIC Zipf documents (weights computed by `index.bm25_weights`) + fusion, i.e.
+   BM25 over SYNTHETIC Zipf documents (weights by `search.bm25.bm25_weights`) + fusion, i.e.
    `hybrid_rank` as `paperfeed search` calls it; plus the warm query-encoding time. Files are
    cached under --cache (the 1M HNSW build takes many minutes here).
 4. Cold end to end: `paperfeed --home HOME reindex`, then `paperfeed --home HOME search "..."`
@@ -32,16 +32,10 @@ from pathlib import Path
 import numpy as np
 from _machine import cpu_model
 
-from paperfeed.search.files import (
-    BM25_ARRAYS,
-    Indexes,
-    KeywordIndex,
-    VectorIndex,
-    bm25_weights,
-    build_hnsw,
-    top_k,
-)
+from paperfeed.search.bm25 import BM25_ARRAYS, KeywordIndex, bm25_weights
+from paperfeed.search.files import Indexes, build_hnsw
 from paperfeed.search.hybrid import Fusion, hybrid_rank
+from paperfeed.search.vectors import VectorIndex, top_k
 
 SHARED = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ARXIV_65K = SHARED / "data/arxiv_bulk/arxiv_metadata_65k.jsonl.gz"

@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from paperfeed.search.files import Indexes, KeywordIndex, VectorIndex
+from paperfeed.search.bm25 import KeywordIndex
+from paperfeed.search.files import Indexes
 from paperfeed.search.hybrid import Fusion, hybrid_rank
+from paperfeed.search.vectors import VectorIndex
 
 CSF = Path(os.environ.get("PAPERFEED_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 CSF = CSF / "data/retrieval_benchmarks/csfcube"

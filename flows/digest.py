@@ -23,7 +23,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from paperfeed.config import Config, load_config
-from paperfeed.digest.run import DigestOptions, default_window
+from paperfeed.digest.model import DigestOptions
+from paperfeed.digest.run import default_window
 from paperfeed.flowfiles import load_flow_module
 from paperfeed.library import Paperfeed
 from paperfeed.settings import Settings

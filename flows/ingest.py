@@ -36,9 +36,6 @@ from paperfeed.config import Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.http import HttpClient
 from paperfeed.ingest.collect import (
-    IngestReport,
-    SourceResult,
-    SourceSummary,
     fetch_source,
     http_client,
     result_from_collected,
@@ -46,6 +43,7 @@ from paperfeed.ingest.collect import (
     select_sources,
     split_waiting,
 )
+from paperfeed.ingest.record import IngestReport, SourceResult, SourceSummary
 from paperfeed.library import Paperfeed
 from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
 from paperfeed.settings import Settings

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fakes import HashingEmbedder  # noqa: E402
 
 from paperfeed.config import load_config  # noqa: E402
-from paperfeed.ingest.collect import RetryPolicy, SourceSummary, ingest  # noqa: E402
+from paperfeed.ingest.collect import RetryPolicy, ingest  # noqa: E402
+from paperfeed.ingest.record import SourceSummary  # noqa: E402
 from paperfeed.ingest.refresh import refresh_embeddings  # noqa: E402
 from paperfeed.settings import Settings  # noqa: E402
 

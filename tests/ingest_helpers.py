@@ -9,7 +9,8 @@ import yaml
 
 from paperfeed.config import Config, load_config
 from paperfeed.http import HttpClient, HttpPolicy
-from paperfeed.ingest.collect import IngestReport, RetryPolicy, ingest
+from paperfeed.ingest.collect import RetryPolicy, ingest
+from paperfeed.ingest.record import IngestReport
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 

@@ -13,15 +13,10 @@ from markdown_it import MarkdownIt
 from test_render import BIDI, HOSTILE, flatten
 
 from paperfeed.config import Config, FocusArea, SourceConfig
+from paperfeed.digest.build import code_link, estimate_minutes, period_of, snippet
 from paperfeed.digest.markdown import headings_expected, safe_url
-from paperfeed.digest.run import (
-    DigestOptions,
-    code_link,
-    estimate_minutes,
-    period_of,
-    run_digest,
-    snippet,
-)
+from paperfeed.digest.model import DigestOptions
+from paperfeed.digest.run import run_digest
 from paperfeed.records import Item
 from paperfeed.store import Store
 

@@ -27,6 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperfeed.records import Item
+from paperfeed.search import bm25, vectors
 from paperfeed.search import files as ix
 from paperfeed.store import Store
 
@@ -176,11 +177,11 @@ def _zipf_corpus(n: int, seed: int) -> list[str]:
 def test_keyword_scores_equal_bm25s_own_scoring() -> None:
     texts = [*_zipf_corpus(298, seed=3), "", "GPT-4o, gpt-4o and GPT"]
     ids = np.arange(10, 310, dtype=np.int64)
-    kw = ix.KeywordIndex.build(ids, texts)
+    kw = bm25.KeywordIndex.build(ids, texts)
     reference = bm25s.BM25()
-    reference.index([ix.tokenize(t) or [""] for t in texts], show_progress=False)
+    reference.index([bm25.tokenize(t) or [""] for t in texts], show_progress=False)
     for query in ["w0 w5 w150", "w1 w1 w299", "nothing here", "w0", "gpt-4o w3"]:
-        tokens = [t for t in ix.tokenize(query) if t in reference.vocab_dict]
+        tokens = [t for t in bm25.tokenize(query) if t in reference.vocab_dict]
         want = reference.get_scores(tokens) if tokens else np.zeros(len(ids))
         np.testing.assert_allclose(kw.scores(query), want, rtol=1e-5, atol=1e-6)
 
@@ -191,7 +192,7 @@ def test_pruned_top_equals_ranking_every_document(seed: int) -> None:
     excluded rows, an allowlist, and queries of only common, only rare or mixed words."""
     texts = _zipf_corpus(500, seed=seed)
     ids = np.arange(1, 501, dtype=np.int64)
-    kw = ix.KeywordIndex.build(ids, texts)
+    kw = bm25.KeywordIndex.build(ids, texts)
     rng = np.random.default_rng(seed)
     exclude = rng.choice(500, size=5, replace=False)
     allow = np.sort(rng.choice(500, size=200, replace=False))
@@ -205,13 +206,13 @@ def test_pruned_top_equals_ranking_every_document(seed: int) -> None:
             if exclude_rows is not None:
                 full[exclude_rows] = 0
             np.testing.assert_allclose(total, full, rtol=1e-5, atol=1e-6)
-            want = ix.top_k(np.where(full > 0, full, -np.inf), 10)
+            want = vectors.top_k(np.where(full > 0, full, -np.inf), 10)
             np.testing.assert_allclose(total[rows], full[want], rtol=1e-5)
             assert not set(rows.tolist()) & set(exclude_rows if exclude_rows is not None else [])
 
 
 def test_tokenize_keeps_compounds_and_parts() -> None:
-    assert sorted(ix.tokenize("GPT-4o beats Llama-3.1")) == sorted(
+    assert sorted(bm25.tokenize("GPT-4o beats Llama-3.1")) == sorted(
         ["gpt-4o", "gpt", "4o", "beats", "llama-3.1", "llama", "3", "1"]
     )
 
@@ -229,7 +230,7 @@ def _reference_tokenize(text: str) -> list[str]:
 
 @given(st.text(alphabet="aZé1_-.+ \t\n,", max_size=40))
 def test_tokenize_counts_the_same_tokens_as_word_by_word(text: str) -> None:
-    assert Counter(ix.tokenize(text)) == Counter(_reference_tokenize(text))
+    assert Counter(bm25.tokenize(text)) == Counter(_reference_tokenize(text))
 
 
 # ---------------------------------------------------------------- E2: drift
@@ -367,6 +368,7 @@ def test_works_with_read_only_store(tmp_path: Path) -> None:
 _CHILD = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {tests!r})
+    from paperfeed.search import bm25, vectors
     from paperfeed.search import files as ix
     from fakes import HashingEmbedder
     n = 3000
@@ -375,7 +377,7 @@ _CHILD = textwrap.dedent("""
     texts = [f"doc {{i}} about topic {{i % 37}} and {{i % 11}}" for i in range(n)]
     mat = emb.encode(texts)
     fp = ix.Fingerprint("m", 64, n, n, "c")
-    indexes = ix.Indexes(ix.VectorIndex("m", ids, mat), ix.KeywordIndex.build(ids, texts))
+    indexes = ix.Indexes(vectors.VectorIndex("m", ids, mat), bm25.KeywordIndex.build(ids, texts))
     print("ready", flush=True)
     while True:
         ix.save_index(__import__("pathlib").Path(sys.argv[1]), indexes, fp)

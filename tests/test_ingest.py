@@ -259,7 +259,7 @@ def test_poisoned_source_does_not_touch_the_others(srv: FixtureServer, tmp_path:
 def test_unreachable_machine_reports_every_source_without_disabling(tmp_path: Path) -> None:
     """Offline: every source fails to connect; each is reported and recorded (the digest's
     "needs attention" lists it), none is counted as broken."""
-    from paperfeed.digest.run import attention
+    from paperfeed.digest.build import attention
 
     with FixtureServer() as gone:
         dead = [gone.url(f"/feed{i}") for i in range(3)]
@@ -319,7 +319,7 @@ def test_a_partial_run_keeps_its_resume_point_without_claiming_success() -> None
     from datetime import UTC, datetime
 
     from paperfeed.config import SourceConfig
-    from paperfeed.ingest.collect import SourceResult, store_result
+    from paperfeed.ingest.record import SourceResult, store_result
     from paperfeed.records import Collected, Item
 
     source = SourceConfig(name="arxiv", type="arxiv", categories=("cs.LG",))

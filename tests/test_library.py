@@ -15,7 +15,7 @@ from fakes import HashingEmbedder
 
 import paperfeed
 from paperfeed import Paperfeed
-from paperfeed.digest.run import DigestOptions
+from paperfeed.digest.model import DigestOptions
 from paperfeed.embed import embedder as embedder_module
 from paperfeed.marks import MarkEvent, queue_marks
 from paperfeed.records import Item

@@ -212,7 +212,9 @@ def test_reads_move_the_area_query_towards_them_more_as_they_accumulate() -> Non
 def test_digest_passes_unread_items_as_negatives_shown_ones_first_window_never(tmp_path) -> None:
     from test_digest import NOW, TOPICS, config, fill, paper
 
-    from paperfeed.digest.run import DigestOptions, gather, run_digest
+    from paperfeed.digest.gather import gather
+    from paperfeed.digest.model import DigestOptions
+    from paperfeed.digest.run import run_digest
     from paperfeed.store import Store
 
     store, embedder = Store.memory(), HashingEmbedder()

@@ -29,16 +29,18 @@ from paperfeed.settings import Settings
 if TYPE_CHECKING:
     import numpy as np
 
-    from paperfeed.digest.run import DigestOptions, DigestRun
+    from paperfeed.digest.model import DigestOptions
+    from paperfeed.digest.run import DigestRun
     from paperfeed.embed.embedder import Embedder, EmbedReport
     from paperfeed.http import HttpClient
     from paperfeed.ingest.bulk import ImportReport
-    from paperfeed.ingest.collect import IngestReport, RetryPolicy, SourceResult
+    from paperfeed.ingest.collect import RetryPolicy
+    from paperfeed.ingest.record import IngestReport, SourceResult
     from paperfeed.marks import MarkOutcome
     from paperfeed.opml import AddReport
     from paperfeed.records import MarkAction, SourceState
+    from paperfeed.search.files import Indexes
     from paperfeed.search.hybrid import Filters, Hit
-    from paperfeed.search.vectors import Indexes
     from paperfeed.store import Store
 
 QueryEncoder = Callable[[str], "np.ndarray"]
@@ -161,7 +163,7 @@ class Paperfeed:
     def record(self, results: Sequence[SourceResult], now: datetime) -> IngestReport:
         """Store collected results, one short transaction per source (the flow's one writing
         step); failures are not counted when every source was unreachable (offline)."""
-        from paperfeed.ingest.collect import IngestReport, looks_offline, store_results
+        from paperfeed.ingest.record import IngestReport, looks_offline, store_results
 
         summaries = store_results(self.settings, results, now)
         return IngestReport(summaries, offline=looks_offline(results))
@@ -270,7 +272,8 @@ class Paperfeed:
     ) -> DigestRun:
         """Rank the window (default: the last 7 days), render, write and record the digest.
         A dry run opens the store read-only and writes and records nothing."""
-        from paperfeed.digest.run import DigestOptions, default_window, run_digest
+        from paperfeed.digest.model import DigestOptions
+        from paperfeed.digest.run import default_window, run_digest
 
         if options is None:
             options = DigestOptions(*default_window(datetime.now(UTC)))

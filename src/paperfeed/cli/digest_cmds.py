@@ -64,7 +64,7 @@ def digest(
       paperfeed digest                       # the last 7 days, digests/YYYY-Www.md
       paperfeed digest --budget 120 --dry-run
     """
-    from paperfeed.digest.run import DigestOptions
+    from paperfeed.digest.model import DigestOptions
 
     start, end = window(since, until, datetime.now(UTC))
     options = DigestOptions(

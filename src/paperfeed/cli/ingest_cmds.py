@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
-from paperfeed.ingest.collect import IngestReport, SourceResult, SourceSummary
+from paperfeed.ingest.record import IngestReport, SourceResult, SourceSummary
 from paperfeed.library import Paperfeed
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 if TYPE_CHECKING:
-    from paperfeed.digest.run import Digest, DigestEntry
+    from paperfeed.digest.model import Digest, DigestEntry
 
 # Bidi embeddings/overrides/isolates and marks, zero-width characters, soft hyphen, BOM, the
 # Unicode tag block: invisible characters that can reorder or hide text (RELIABILITY G4).

@@ -35,46 +35,22 @@ from typing import Any, Protocol
 import numpy as np
 
 from paperfeed.files import fsync_dir, write_atomic
-from paperfeed.search.vectors import (
-    BM25_ARRAYS,
-    COMMON_TERM_SHARE,
-    HNSW_EF_SEARCH,
-    Indexes,
-    KeywordIndex,
-    VectorIndex,
-    bm25_weights,
-    tokenize,
-    top_k,
-)
-
-# The search structures live in paperfeed.search.vectors; they are re-exported here because the
-# index is where callers get them from (load_or_rebuild returns them).
-__all__ = [
-    "APPROX_THRESHOLD",
-    "BM25_ARRAYS",
-    "COMMON_TERM_SHARE",
-    "HNSW_EF_SEARCH",
-    "HNSW_M",
-    "INDEX_VERSION",
-    "Fingerprint",
-    "Indexes",
-    "KeywordIndex",
-    "VectorIndex",
-    "bm25_weights",
-    "build",
-    "cleanup",
-    "load_index",
-    "load_or_rebuild",
-    "read_manifest",
-    "save_index",
-    "tokenize",
-    "top_k",
-]
+from paperfeed.search.bm25 import BM25_ARRAYS, KeywordIndex
+from paperfeed.search.vectors import VectorIndex
 
 INDEX_VERSION = 2
 APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASURED.md: 1M = 39 ms)
 HNSW_M = 32
 MANIFEST = "manifest.json"
+
+
+@dataclass
+class Indexes:
+    """The two indexes of one model over the same ids: what `load_or_rebuild` returns."""
+
+    vectors: VectorIndex
+    keywords: KeywordIndex
+    rebuilt: bool = False  # True when this load found drift (or nothing) and rebuilt
 
 
 class _Stats(Protocol):

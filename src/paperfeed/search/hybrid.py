@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paperfeed.errors import NotFound
-from paperfeed.search.files import Indexes, top_k
+from paperfeed.search.vectors import top_k
 
 if TYPE_CHECKING:
+    from paperfeed.search.files import Indexes
     from paperfeed.store import Store
     from paperfeed.store.items import StoredItem
 

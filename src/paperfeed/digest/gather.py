@@ -1,0 +1,161 @@
+"""Everything the digest needs, read from the store in one pass: the window's candidates, the
+posts that may explain them, the learner's marks as feedback, the vectors, the source states.
+
+I/O rule: reads the store (items, vectors, marks, sent items, source states) and calls the query
+encoder for the focus-area descriptions; builds no SQL and writes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from paperfeed.config import Config, FocusArea
+from paperfeed.digest import rank
+from paperfeed.digest.build import EXPLAINED_LOOKBACK
+from paperfeed.digest.model import DigestInputs, DigestOptions, Encoder
+from paperfeed.records import ItemKind
+from paperfeed.store.items import StoredItem
+
+if TYPE_CHECKING:
+    from paperfeed.store import Store
+
+
+UNREAD_NEGATIVES = 300  # unread items the per-area model learns against
+
+
+def _matrix(store: Store, model: str, ids: Sequence[int], dim: int) -> np.ndarray:
+    found = store.vectors.get(model, list(ids))
+    matrix = np.zeros((len(ids), dim), dtype=np.float32)
+    for row, item_id in enumerate(ids):
+        if item_id in found:
+            matrix[row] = found[item_id]
+    return matrix
+
+
+def encode_areas(encode: Encoder, areas: Sequence[FocusArea]) -> np.ndarray:
+    rows = [
+        np.asarray(encode(f"{a.description}. {', '.join(a.keywords)}"), np.float32) for a in areas
+    ]
+    matrix = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def item_areas(
+    store: Store, items: Sequence[StoredItem], vectors: np.ndarray, areas: Sequence[rank.Area]
+) -> list[str]:
+    """Each item's area: the one it was sent under, else the best by vector and keywords."""
+    sent = store.digests.areas_of([i.id for i in items])
+    hits = np.array(
+        [[len(rank.matched_keywords(i.title, i.summary, a.keywords)) for a in areas] for i in items]
+    ).reshape(len(items), len(areas))
+    best = rank.attribute(vectors, areas, hits)
+    return [sent.get(i.id) or areas[int(b)].name for i, b in zip(items, best, strict=True)]
+
+
+def _feedback(
+    store: Store, model: str, areas: Sequence[rank.Area], dim: int
+) -> tuple[list[StoredItem], rank.Feedback, list[str], list[datetime | None]]:
+    marks = store.reading.feedback()
+    items = store.items.get_many([m.item_id for m in marks])
+    by_id = {m.item_id: m for m in marks}
+    vectors = _matrix(store, model, [i.id for i in items], dim)
+    names = item_areas(store, items, vectors, areas) if areas else []
+    index = {a.name: j for j, a in enumerate(areas)}
+    labels = np.array([1.0 if by_id[i.id].positive else -1.0 for i in items])
+    area_ids = np.array([index.get(n, -1) for n in names], dtype=np.int64)
+    read_at = [by_id[i.id].read_at for i in items]
+    return items, rank.Feedback(vectors, labels, area_ids), names, read_at
+
+
+def _unread_ids(store: Store, skip: set[int]) -> list[int]:
+    """Up to UNREAD_NEGATIVES items the learner left unread, the per-area model's negatives:
+    those sent in the newest digests first, then a fixed-seed sample of the store's other items
+    (what arrived and was not read). `skip`: marked items and the window's candidates."""
+    shown = [i for i in store.digests.sent_order() if i not in skip][:UNREAD_NEGATIVES]
+    rest = sorted(set(store.items.ids()) - skip - set(shown))
+    extra = random.Random(0).sample(rest, min(len(rest), UNREAD_NEGATIVES - len(shown)))
+    return shown + extra
+
+
+def _with_unread(
+    store: Store, model: str, feedback: rank.Feedback, skip: set[int]
+) -> rank.Feedback:
+    """The marks followed by the unread items that have a vector (label 0, area -1)."""
+    if not (feedback.labels > 0).any():
+        return feedback
+    ids = _unread_ids(store, skip)
+    found = store.vectors.get(model, ids)
+    if not found:
+        return feedback
+    unread = np.stack([found[i] for i in ids if i in found]).astype(feedback.vectors.dtype)
+    return rank.Feedback(
+        np.vstack([feedback.vectors, unread]),
+        np.concatenate([feedback.labels, np.zeros(len(unread))]),
+        np.concatenate([feedback.areas, np.full(len(unread), -1, dtype=np.int64)]),
+    )
+
+
+def _window(store: Store, options: DigestOptions) -> tuple[list[StoredItem], list[StoredItem]]:
+    """The window's items never sent before, and the posts that may explain them (published up
+    to EXPLAINED_LOOKBACK earlier), from one store read."""
+    sent = store.digests.sent_ids()
+    start = options.window_start
+    recent = store.items.in_window(start - EXPLAINED_LOOKBACK, options.window_end)
+    items = [i for i in recent if (i.published_at or i.first_seen_at) >= start and i.id not in sent]
+    return items, [p for p in recent if p.kind != ItemKind.PAPER]
+
+
+def _read_per_area(
+    areas: Sequence[str], read_at: Sequence[datetime | None], options: DigestOptions
+) -> dict[str, int]:
+    read = [
+        a
+        for a, t in zip(areas, read_at, strict=True)
+        if t is not None and options.window_start <= t < options.window_end
+    ]
+    return {a: read.count(a) for a in set(read)}
+
+
+def gather(
+    store: Store,
+    config: Config,
+    encode: Encoder,
+    options: DigestOptions,
+    now: datetime | None = None,
+) -> DigestInputs:
+    """Read everything the digest needs. Items sent by an earlier digest are left out."""
+    area_vectors = encode_areas(encode, config.focus_areas)
+    # with no focus areas the vectors' width comes from the store (the digest still has
+    # highlights, progress and needs-attention sections)
+    dim = (
+        area_vectors.shape[1] if config.focus_areas else store.vectors.stats(config.model).dim or 1
+    )
+    items, posts = _window(store, options)
+    areas = [
+        rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight, f.description)
+        for j, f in enumerate(config.focus_areas)
+    ]
+    fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)
+    skip = {i.id for i in fb_items} | {i.id for i in items}
+    feedback = _with_unread(store, config.model, feedback, skip)
+    vectors = _matrix(store, config.model, [i.id for i in items + posts], dim)
+    return DigestInputs(
+        focus_areas=config.focus_areas,
+        area_vectors=area_vectors,
+        items=items,
+        vectors=vectors[: len(items)],
+        feedback_items=fb_items,
+        feedback=feedback,
+        posts=posts,
+        post_vectors=vectors[len(items) :],
+        source_weights={s.name: s.weight for s in config.sources},
+        source_states=store.sources.all(),
+        read_per_area=_read_per_area(fb_areas, read_at, options),
+        now=now or datetime.now(UTC),
+    )
