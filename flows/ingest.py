@@ -7,7 +7,8 @@ arXiv gate hold process-wide, across the concurrent tasks); DuckDB is written by
 refreshed. Side-effect tasks use `NO_CACHE`: idempotency comes from the database (conditional
 GETs and upserts by canonical key), never from Prefect's cache.
 
-Retries are Prefect's, for transient errors only (network errors, 429 and 5xx, deadlines): a 404
+Retries are Prefect's, for transient errors only (network errors, 429 and 5xx, deadlines), with
+the counts and delays of the library's `RetryPolicy` (the CLI's ingest uses the same one): a 404
 or a parse error is tried once. A source that still fails is recorded on the source and the run
 goes on; the flow itself fails only when at least half the tried sources failed, or the store
 cannot be used.
@@ -18,8 +19,8 @@ Run once with the configured settings:  python flows/ingest.py [--home DIR] [--c
 from __future__ import annotations
 
 import argparse
-import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from paperfeed.config import Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, SourceError
 from paperfeed.http import HttpClient
 from paperfeed.ingest.collect import (
+    RetryPolicy,
     fetch_source,
     http_client,
     result_from_collected,
@@ -48,8 +50,6 @@ from paperfeed.library import Paperfeed
 from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
 from paperfeed.settings import Settings
 
-DEFAULT_RETRY_DELAYS = (10.0, 30.0, 90.0)
-DEFAULT_JITTER = 0.2  # delays grow by 0-20 %: spread, and never shorter than configured
 FAIL_SHARE = 0.5  # the flow fails when at least this share of the tried sources failed
 WORKERS = 4
 
@@ -61,9 +61,13 @@ class IngestFailed(PaperfeedError):
 # ---------------------------------------------------------------- pure policy
 
 
-def jittered(delays: Sequence[float], jitter: float) -> list[float]:
-    """Each delay stretched by a random 0..jitter share: spread out, never below the configured."""
-    return [d * (1 + random.uniform(0.0, jitter)) for d in delays]
+def retry_policy(retry_delays: Sequence[float] | None, jitter: float | None) -> RetryPolicy:
+    """The library's RetryPolicy, or one with the flow parameters' delays (one retry each)."""
+    default = RetryPolicy()
+    if retry_delays is None:
+        return default if jitter is None else replace(default, jitter=jitter)
+    delays = tuple(retry_delays)
+    return RetryPolicy(len(delays) + 1, delays, default.jitter if jitter is None else jitter)
 
 
 def failure_share(results: Sequence[SourceResult], summaries: Sequence[SourceSummary]) -> float:
@@ -149,12 +153,14 @@ def collect(
     sources: Sequence[SourceConfig],
     states: dict[str, SourceState],
     host_until: dict[str, datetime | None],
-    delays: list[float],
+    retry: RetryPolicy,
     now: datetime,
 ) -> list[SourceResult]:
     """Submit one fetch task per source that may be fetched now; gather every outcome."""
     pending, results = split_waiting(sources, states, host_until, now)
-    fetch_with_retries = fetch.with_options(retries=len(delays), retry_delay_seconds=delays)
+    fetch_with_retries = fetch.with_options(
+        retries=retry.attempts - 1, retry_delay_seconds=retry.delays()
+    )
     http = http_client(config)
     try:
         futures = [(s, fetch_with_retries.submit(s, states[s.name], http)) for s in pending]
@@ -173,7 +179,7 @@ def ingest_flow(
     config: str | None = None,
     only: list[str] | None = None,
     retry_delays: list[float] | None = None,
-    jitter: float = DEFAULT_JITTER,
+    jitter: float | None = None,
 ) -> IngestReport:
     """Fetch every enabled source (or `only` these), store, embed what is new, refresh the index."""
     logger = get_run_logger()
@@ -181,8 +187,8 @@ def ingest_flow(
     cfg = load_config(settings.config_path)
     sources = select_sources(cfg, only or ())
     states, host_until = read_states(settings, sources)
-    delays = jittered(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays, jitter)
-    results = collect(cfg, sources, states, host_until, delays, datetime.now(UTC))
+    retry = retry_policy(retry_delays, jitter)
+    results = collect(cfg, sources, states, host_until, retry, datetime.now(UTC))
     report = store(settings, results, datetime.now(UTC))
     for summary in report.sources:
         logger.info(

@@ -444,3 +444,12 @@ def test_politeness_holds_across_concurrent_prefect_tasks(
     assert srv.peak_concurrency == 1
     assert len(arrivals) == 2 and api.peak_concurrency == 1
     assert arrivals[1] - arrivals[0] >= 3.0
+
+
+def test_the_flow_takes_its_retries_from_the_library_retry_policy(
+    flows: dict[str, ModuleType],
+) -> None:
+    retry_policy = flows["ingest"].retry_policy
+    assert retry_policy(None, None) == RetryPolicy()
+    assert retry_policy([1.0, 2.0], 0.0) == RetryPolicy(3, (1.0, 2.0), 0.0)
+    assert retry_policy(None, 0.0) == RetryPolicy(jitter=0.0)

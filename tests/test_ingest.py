@@ -350,3 +350,14 @@ def test_a_stalled_source_is_tried_once_even_with_retries_on(tmp_path: Path) -> 
 
     assert by_name(report)["hung"].status == "failed"
     assert srv.hits["/hung"] == 1
+
+
+def test_the_retry_policy_waits_at_least_its_backoff_and_at_most_a_fifth_longer() -> None:
+    from paperfeed.ingest.collect import RetryPolicy
+
+    policy = RetryPolicy()
+    assert (policy.attempts, policy.backoff) == (4, (10.0, 30.0, 90.0))  # RELIABILITY: 3 retries
+    for _ in range(50):
+        delays = policy.delays()
+        assert len(delays) == 3
+        assert all(b <= d <= b * 1.2 for d, b in zip(delays, policy.backoff, strict=True))

@@ -36,15 +36,23 @@ from paperfeed.store import Store
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retries inside one run, for transient errors only (network, 5xx)."""
+    """Retries inside one run, for transient errors only (network, 429, 5xx): the one policy of
+    both the CLI's ingest and the Prefect flow (which turns it into `retries` and
+    `retry_delay_seconds`). RELIABILITY: 3 retries after 10, 30 and 90 s, each delay stretched
+    by a random 0-20 %, so the retries spread out and never come sooner than configured."""
 
-    attempts: int = 3
-    backoff: tuple[float, ...] = (10.0, 30.0)
+    attempts: int = 4
+    backoff: tuple[float, ...] = (10.0, 30.0, 90.0)
     jitter: float = 0.2
 
     def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (0-based)."""
         base = self.backoff[min(attempt, len(self.backoff) - 1)] if self.backoff else 0.0
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
+        return base * (1 + random.uniform(0.0, self.jitter))
+
+    def delays(self) -> list[float]:
+        """The wait before each retry, jittered once: what Prefect's retry_delay_seconds takes."""
+        return [self.delay(attempt) for attempt in range(self.attempts - 1)]
 
 
 def http_client(config: Config) -> HttpClient:
