@@ -1,8 +1,8 @@
 """Where the Prefect flow files are, and loading them by path (this module never imports Prefect).
 
 flows/ lives beside the package (the flows are deployment code, not library code): in a source
-checkout (`pip install -e .`) it is found next to `src/`; elsewhere pass --flows-dir or set
-PAPERFEED_FLOWS.
+checkout (`pip install -e .`) it is found next to `src/`; an installed wheel carries it as the
+`paperfeed_flows` package; --flows-dir or PAPERFEED_FLOWS point elsewhere.
 
 I/O rule: reads only the flow files it is asked to load.
 """
@@ -18,10 +18,17 @@ from paperfeed.errors import ConfigError
 
 
 def default_flows_dir() -> Path:
-    """flows/ of the source checkout this package was installed from (src/paperfeed/..)."""
+    """flows/ of the source checkout this package runs from (src/paperfeed/..), else the copy
+    an installed wheel carries as the `paperfeed_flows` package."""
     import paperfeed
 
-    return Path(paperfeed.__file__).resolve().parents[2] / "flows"
+    checkout = Path(paperfeed.__file__).resolve().parents[2] / "flows"
+    if checkout.is_dir():
+        return checkout
+    spec = importlib.util.find_spec("paperfeed_flows")  # finds the folder, runs nothing
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return checkout
 
 
 def load_flow_module(folder: Path, name: str) -> ModuleType:
