@@ -79,6 +79,21 @@ def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> Non
     ctx.obj = Paperfeed.resolve(home, config_path)
 
 
+def progress_bar(desc: str, unit: str, *, total: int | None = None, quiet: bool = False) -> Any:
+    """A tqdm bar on stderr, shown only on a terminal (and not with --json): long work shows
+    progress, pipes and scripts get clean output."""
+    from tqdm import tqdm  # imported only by the commands that show progress
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
+    )
+
+
 def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
 

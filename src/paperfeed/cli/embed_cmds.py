@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
 import click
 
-from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.cli.app import emit_json, main, pass_paperfeed, progress_bar
 from paperfeed.library import Paperfeed
 
 
@@ -32,15 +31,7 @@ def embed_command(pf: Paperfeed, batch_size: int, model_name: str | None, as_jso
     Example:
       paperfeed embed --batch-size 512
     """
-    from tqdm import tqdm
-
-    with tqdm(
-        desc="embedding",
-        unit=" items",
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-        leave=False,
-    ) as bar:
+    with progress_bar("embedding", " items") as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total

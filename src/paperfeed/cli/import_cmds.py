@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.cli.app import emit_json, main, pass_paperfeed, progress_bar
 from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE
 from paperfeed.library import Paperfeed
 
@@ -45,15 +44,7 @@ def arxiv_metadata_command(pf: Paperfeed, file: Path, batch_size: int, as_json: 
     Example:
       paperfeed import arxiv-metadata arxiv-metadata-oai-snapshot.json.gz --batch-size 10000
     """
-    from tqdm import tqdm
-
-    with tqdm(
-        desc="papers",
-        unit=" lines",
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-        leave=False,
-    ) as bar:
+    with progress_bar("papers", " lines") as bar:
         report = pf.import_arxiv(file, batch_size=batch_size, progress=bar.update)
     if as_json:
         emit_json({**asdict(report), "papers_per_second": round(report.papers_per_second, 1)})

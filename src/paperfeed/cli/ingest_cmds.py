@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.cli.app import emit_json, main, pass_paperfeed, progress_bar
 from paperfeed.ingest.record import IngestReport, SourceResult, SourceSummary
 from paperfeed.library import Paperfeed
 
@@ -34,7 +34,8 @@ def ingest_command(pf: Paperfeed, only: tuple[str, ...], no_embed: bool, as_json
       paperfeed ingest
       paperfeed ingest --source "arXiv cs.LG" --source "Lilian Weng" --json
     """
-    with _progress(len(only) or sum(s.enabled for s in pf.config.sources), as_json) as bar:
+    total = len(only) or sum(s.enabled for s in pf.config.sources)
+    with progress_bar("sources", "src", total=total, quiet=as_json) as bar:
         report = pf.ingest(only, embed=False, on_collected=lambda result: _advance(bar, result))
     if not no_embed:  # after the sources bar is gone: embedding shows its own
         report = report.with_embedded(pf.refresh(progress=not as_json))
@@ -51,19 +52,6 @@ def ingest_command(pf: Paperfeed, only: tuple[str, ...], no_embed: bool, as_json
     else:
         _print_summary(report)
     sys.exit(report.exit_code)
-
-
-def _progress(total: int, quiet: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        desc="sources",
-        unit="src",
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
-        leave=False,
-    )
 
 
 def _advance(bar: Any, result: SourceResult) -> None:
