@@ -62,7 +62,12 @@ def test_mmr_never_keeps_near_duplicates() -> None:
 
 
 def test_feedback_moves_items_towards_what_was_read_and_away_from_down_ratings() -> None:
-    texts = ["language models for translation of text", "language models for code and tokens"]
+    texts = [
+        "language models for translation of text",
+        "language models for code and tokens",
+        "text translation between languages",
+        "tokens of code in language models",
+    ]
     cands = candidates(texts)
     plain = rank.area_scores(cands, areas())[:, 0]
     liked = rank.Feedback(
@@ -80,61 +85,49 @@ def _topic_rows(rng: np.random.Generator, centre: np.ndarray, n: int) -> np.ndar
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def test_model_signal_needs_enough_positives_then_separates_them() -> None:
+def test_reader_model_needs_enough_positives_then_separates_them() -> None:
     rng = np.random.default_rng(0)
     direction = rng.normal(size=64)
     positives = direction + rng.normal(scale=0.5, size=(rank.MIN_MODEL_POSITIVES, 64))
     window = rng.normal(size=(40, 64))
-    feedback = rank.Feedback(
+    query = np.zeros(64)
+    few = rank.Feedback(
         positives[:-1], np.ones(len(positives) - 1), np.zeros(len(positives) - 1, np.int64)
     )
-    assert not rank.model_signal(window, feedback, 0).any()
-    feedback = rank.Feedback(positives, np.ones(len(positives)), np.zeros(len(positives), np.int64))
-    probe = np.vstack([direction, -direction])
-    signal = rank.model_signal(np.vstack([probe, window]), feedback, 0)
+    assert rank.reader_model(window, few, 0, query, rank.Weights()) is None
+    enough = rank.Feedback(positives, np.ones(len(positives)), np.zeros(len(positives), np.int64))
+    model = rank.reader_model(window, enough, 0, query, rank.Weights())
+    assert model is not None
+    signal = model.score(np.vstack([direction, -direction]))
     assert signal[0] > signal[1]
 
 
-def test_logistic_matches_the_optimality_condition_and_orders_a_noisy_boundary() -> None:
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(200, 5))
-    y = (x[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(float)
-    weight = np.full(200, 1 / 200)
-    theta = rank.logistic(x, y, weight, l2=1e-3)
-    rows = np.hstack([x, np.ones((200, 1))])
-    p = 1 / (1 + np.exp(-(rows @ theta)))
-    gradient = rows.T @ (weight * (p - y)) + np.append(np.full(5, 1e-3), 1e-9) * theta
-    np.testing.assert_allclose(gradient, 0, atol=1e-8)
-    assert theta[0] > 3 * np.abs(theta[1:5]).max()
-
-
-def test_training_set_balances_the_classes_and_weighs_down_ratings_more() -> None:
+def test_training_rows_leave_out_other_areas_reads_and_weigh_down_ratings_more() -> None:
     rng = np.random.default_rng(2)
     rows = rng.normal(size=(12 + 60 + 2 + 5, 8))
     labels = np.array([1.0] * 12 + [0.0] * 60 + [-1.0] * 2 + [1.0] * 5)
     areas = np.array([0] * 12 + [-1] * 60 + [0] * 2 + [1] * 5, dtype=np.int64)
-    x, y, weight = rank.training_set(
+    pos, neg, weight = rank.training_rows(
         rng.normal(size=(30, 8)), rank.Feedback(rows, labels, areas), 0
     )
-    assert y.sum() == 12 and len(y) == 12 + 60 + 2  # the other area's reads are left out
-    assert weight[y == 1].sum() == pytest.approx(0.5) == weight[y == 0].sum()
-    assert weight[-1] == pytest.approx(rank.STRONG_NEGATIVE * weight[12])
-    np.testing.assert_allclose(x[-2:], rows[72:74])
+    assert len(pos) == 12 and len(neg) == 60 + 2  # the other area's reads are left out
+    assert weight[-1] == pytest.approx(rank.STRONG_NEGATIVE * weight[0])
+    np.testing.assert_allclose(neg[-2:], rows[72:74])
 
 
 def test_window_items_stand_in_for_negatives_only_when_history_has_too_few() -> None:
     rng = np.random.default_rng(3)
     window = rng.normal(size=(30, 8))
     reads = rank.Feedback(rng.normal(size=(12, 8)), np.ones(12), np.zeros(12, np.int64))
-    x, y, _ = rank.training_set(window, reads, 0)
-    assert len(x) == 12 + 30 and (y[12:] == 0).all()
+    _pos, neg, _ = rank.training_rows(window, reads, 0)
+    assert len(neg) == 30
     unread = rank.Feedback(
         np.vstack([reads.vectors, rng.normal(size=(rank.MIN_NEGATIVES, 8))]),
         np.concatenate([reads.labels, np.zeros(rank.MIN_NEGATIVES)]),
         np.concatenate([reads.areas, np.full(rank.MIN_NEGATIVES, -1)]),
     )
-    x, _, _ = rank.training_set(window, unread, 0)
-    assert len(x) == 12 + rank.MIN_NEGATIVES
+    _pos, neg, _ = rank.training_rows(window, unread, 0)
+    assert len(neg) == rank.MIN_NEGATIVES
 
 
 def test_reads_against_unread_items_lift_the_area_s_papers_in_a_later_window() -> None:
@@ -236,3 +229,20 @@ def test_digest_passes_unread_items_as_negatives_shown_ones_first_window_never(t
     assert len(shown) >= 2
     for vector in shown:  # shown and left unread: always among the negatives
         assert any(np.allclose(row, vector) for row in unread[: len(shown)])
+
+
+def test_exclude_drops_and_require_keeps_items_by_whole_word() -> None:
+    texts = ["a survey of language models", "language models for surveys", "language modelling"]
+    cands = candidates(texts)
+    vector = hash_vector(NLP)
+    excluding = rank.Area("NLP", vector, exclude=("survey",))
+    requiring = rank.Area("NLP", vector, require=("Language Models",))
+    scores = rank.area_scores(cands, [excluding, requiring])
+    assert np.isinf(scores[:2, 0]).all() and np.isfinite(scores[2, 0])  # plural "surveys" too
+    assert np.isfinite(scores[:2, 1]).all() and np.isinf(scores[2, 1])  # "modelling" is no match
+
+
+def test_an_item_every_area_drops_goes_to_no_area() -> None:
+    cands = candidates(["a survey of language models", "image segmentation of pixels"])
+    only = [rank.Area("NLP", hash_vector(NLP), exclude=("survey",))]
+    assert rank.assign(rank.area_scores(cands, only), only).tolist() == [-1, 0]

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-MIN_MODEL_POSITIVES = 10
+from paperfeed.digest.learn import ReaderModel, fit_reader_model
+
+MIN_MODEL_POSITIVES = 3  # reads (or examples) before an area has a reader model
 MIN_NEGATIVES = 50  # below this many unread or down-rated items, the window's items join them
 WINDOW_NEGATIVES = 500  # about this many of the window's items, sampled, when they stand in
 STRONG_NEGATIVE = 3.0  # weight of an item rated down against one merely left unread
@@ -38,27 +40,17 @@ NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """The signal weights (semantic .. source) were chosen on four tuning weeks of the arXiv
-    snapshot (2023-06-12, 2023-10-16, 2024-01-15, 2024-02-12); there, the keyword signal scored
-    no better than BM25 of the same keywords (so it only explains "why this").
-
-    The feedback weights (rocchio, model, model_l2) were chosen on other weeks, the "dev" weeks
-    of benchmarks/bench_rank.py (20 reads of an area from the three weeks before, 300 unread
-    papers of those weeks), because the tuning weeks cannot choose them: there the no-feedback
-    ranking is fit to the weeks, and even every earlier paper labelled lowers P@10 (-0.015),
-    so every feedback setting tried looked harmful (Rocchio, the window as negatives, kNN to
-    the reads, simulated shown-and-skipped negatives). On the dev weeks (45 cases) all 18
-    settings of model 0.5-2, rocchio 0-0.5 and l2 1e-3-1e-2 raised P@10, by +0.012 to +0.027;
-    the one kept (+0.024, 23 up, 8 down) also raised the digest sections most (+0.021)."""
+    """How the signals combine. Chosen on the tuning areas and weeks of benchmarks/bench_rank.py
+    (benchmarks/focus_areas.yaml); see there for what each choice won."""
 
     semantic: float = 1.0
-    keyword: float = 0.0
     bm25: float = 0.6
+    prf: float = 0.0  # how far the window's nearest items move an area's query
+    prf_top: int = 20  # how many of them
     rocchio: float = 0.5  # how far the learner's reads move an area's query
     rocchio_full: float = 10.0  # positives at which that move reaches its full size
-    model: float = 0.5  # the per-learner model, at full size once it has model_full positives
-    model_full: float = 20.0
-    model_l2: float = 1e-2
+    model_l2: float = 1.0  # the reader model's ridge penalty
+    model_shrink: float = 5.0  # with p reads, the model's share is scaled by p / (p + this)
     recency: float = 0.1
     source: float = 0.3
 
@@ -70,6 +62,8 @@ class Area:
     keywords: tuple[str, ...] = ()
     weight: float = 1.0
     description: str = ""
+    exclude: tuple[str, ...] = ()  # items naming any of these are dropped from the area
+    require: tuple[str, ...] = ()  # when set, items naming none of these are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +87,7 @@ class Candidates:
     summaries: Sequence[str]
     age_days: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) or empty
     source_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) or empty
+    corpus: Corpus | None = None  # the tokenized texts, when the caller already has them
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -280,35 +275,13 @@ def area_query(area: Area, feedback: Feedback, index: int, weights: Weights) -> 
     return _unit(query)
 
 
-def logistic(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float, steps: int = 8
-) -> np.ndarray:
-    """(d+1,) coefficients and bias of L2-regularised logistic regression with sample weights
-    (bias not penalised), by Newton's method: a few hundred rows of 384 dimensions need a
-    handful of (d+1)-wide solves, so no optimiser library is needed."""
-    rows = np.hstack([x.astype(np.float64), np.ones((len(x), 1))])
-    penalty = np.full(rows.shape[1], l2)
-    penalty[-1] = 1e-9
-    theta = np.zeros(rows.shape[1])
-    for _ in range(steps):
-        p = 0.5 * (1.0 + np.tanh(0.5 * (rows @ theta)))  # the logistic function, overflow-free
-        gradient = rows.T @ (weight * (p - y)) + penalty * theta
-        hessian = (rows.T * (weight * p * (1 - p))) @ rows + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if float(np.abs(step).max()) < 1e-5:
-            break
-    return theta
-
-
-def training_set(
+def training_rows(
     vectors: np.ndarray, feedback: Feedback, area: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, labels 1/0, sample weights) for one area's model. Positives: read, saved or rated
-    up in the area. Negatives: items shown and not read (label 0, any area), rated down
-    (any area, STRONG_NEGATIVE times the weight), and about WINDOW_NEGATIVES of the window's
-    items when the learner's history has fewer than MIN_NEGATIVES of those. Each class carries
-    half the total weight."""
+    """(positives, negatives, negative weights) for one area's reader model. Positives: read,
+    saved or rated up in the area. Negatives: items shown and not read (label 0, any area),
+    rated down (any area, STRONG_NEGATIVE times the weight), and about WINDOW_NEGATIVES of the
+    window's items when the learner's history has fewer than MIN_NEGATIVES of those."""
     pos = feedback.vectors[(feedback.areas == area) & (feedback.labels > 0)]
     unread = feedback.vectors[feedback.labels == 0]
     down = feedback.vectors[feedback.labels < 0]
@@ -316,27 +289,21 @@ def training_set(
         stride = max(1, len(vectors) // WINDOW_NEGATIVES)  # every stride-th: a fixed sample
         unread = np.vstack([unread, vectors[::stride]])
     neg_weight = np.concatenate([np.ones(len(unread)), np.full(len(down), STRONG_NEGATIVE)])
-    weight = np.concatenate(
-        [np.full(len(pos), 0.5 / len(pos)), 0.5 * neg_weight / neg_weight.sum()]
-    )
-    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg_weight))])
-    return np.vstack([pos, unread, down]), labels, weight
+    return pos, np.vstack([unread, down]), neg_weight
 
 
 def positives(feedback: Feedback, area: int) -> int:
     return int(((feedback.areas == area) & (feedback.labels > 0)).sum())
 
 
-def model_signal(
-    vectors: np.ndarray, feedback: Feedback, area: int, l2: float = Weights().model_l2
-) -> np.ndarray:
-    """(n,) the per-learner model's log-odds for each item, or zeros while the area has fewer
-    than MIN_MODEL_POSITIVES positives."""
+def reader_model(
+    vectors: np.ndarray, feedback: Feedback, area: int, query: np.ndarray, weights: Weights
+) -> ReaderModel | None:
+    """The area's classifier of the learner's reads, None below MIN_MODEL_POSITIVES reads."""
     if positives(feedback, area) < MIN_MODEL_POSITIVES:
-        return np.zeros(len(vectors))
-    rows, labels, weight = training_set(vectors, feedback, area)
-    theta = logistic(rows, labels, weight, l2)
-    return np.asarray(vectors.astype(np.float64) @ theta[:-1] + theta[-1])
+        return None
+    pos, neg, neg_weight = training_rows(vectors, feedback, area)
+    return fit_reader_model(pos, neg, neg_weight, query, weights.model_l2, weights.model_shrink)
 
 
 def _context_signal(cands: Candidates, n: int, weights: Weights) -> np.ndarray:
@@ -348,18 +315,47 @@ def _context_signal(cands: Candidates, n: int, weights: Weights) -> np.ndarray:
     return signal
 
 
+def allowed(corpus: Corpus, area: Area) -> np.ndarray:
+    """(n,) False for items the area's hard filters drop: one of its `exclude` words, or none
+    of its `require` words (whole words, case-insensitive, plurals included)."""
+    keep = np.ones(len(corpus.titles), dtype=bool)
+    if area.require:
+        keep &= corpus.keyword_scores(area.require) > 0
+    if area.exclude:
+        keep &= corpus.keyword_scores(area.exclude) == 0
+    return keep
+
+
 def area_scores(
     cands: Candidates,
     areas: Sequence[Area],
     feedback: Feedback | None = None,
     weights: Weights = Weights(),
 ) -> np.ndarray:
-    """(n, k) each item's score for each area."""
+    """(n, k) each item's score for each area; -inf where the area's filters drop the item."""
     # One BLAS thread: these products and solves are a few hundred wide, and on busy cores
     # OpenBLAS's thread start-up costs more than the arithmetic (measured: 0.18 s for the
     # window's Gram and five solves with two threads, 0.08 s with one).
     with threadpool_limits(limits=1, user_api="blas"):
         return _area_scores(cands, areas, feedback, weights)
+
+
+def description_signal(
+    vectors: np.ndarray, corpus: Corpus, area: Area, query: np.ndarray, weights: Weights
+) -> np.ndarray:
+    """(n,) the area's no-feedback relevance, z-scored: cosine to its query plus BM25 of its
+    words."""
+    bm25 = corpus.bm25(f"{area.description} {' '.join(area.keywords)}")
+    return zscore(weights.semantic * zscore(vectors @ query) + weights.bm25 * zscore(bm25))
+
+
+def pseudo_relevance(vectors: np.ndarray, query: np.ndarray, weights: Weights) -> np.ndarray:
+    """The query moved toward the centroid of the window's `prf_top` nearest items: what the
+    week's papers on the topic look like, which a short description cannot say."""
+    if not weights.prf or len(vectors) <= weights.prf_top:
+        return query
+    top = np.argpartition(-(vectors @ query), weights.prf_top)[: weights.prf_top]
+    return _unit(query + weights.prf * _centroid(vectors[top]))
 
 
 def _area_scores(
@@ -372,26 +368,26 @@ def _area_scores(
         return scores
     vectors = np.asarray(cands.vectors, dtype=np.float64)
     context = _context_signal(cands, n, weights)
-    corpus = Corpus.of(cands.titles, cands.summaries)
+    corpus = cands.corpus or Corpus.of(cands.titles, cands.summaries)
     for j, area in enumerate(areas):
-        scores[:, j] = context + weights.bm25 * zscore(
-            corpus.bm25(f"{area.description} {' '.join(area.keywords)}")
-        )
-        scores[:, j] += weights.semantic * zscore(vectors @ area_query(area, feedback, j, weights))
-        share = min(1.0, positives(feedback, j) / weights.model_full)
-        signal = model_signal(cands.vectors, feedback, j, weights.model_l2)
-        scores[:, j] += weights.model * share * zscore(signal)
-        if weights.keyword:
-            scores[:, j] += weights.keyword * zscore(corpus.keyword_scores(area.keywords))
+        query = pseudo_relevance(vectors, area_query(area, feedback, j, weights), weights)
+        relevance = description_signal(vectors, corpus, area, query, weights)
+        model = reader_model(cands.vectors, feedback, j, np.asarray(area.vector), weights)
+        if model is not None and model.share > 0:
+            learned = zscore(model.score(vectors))
+            relevance = (1 - model.share) * relevance + model.share * learned
+        scores[:, j] = np.where(allowed(corpus, area), context + relevance, -np.inf)
     return scores
 
 
 def assign(scores: np.ndarray, areas: Sequence[Area]) -> np.ndarray:
-    """(n,) the one area each item goes under: best score plus log of the area's weight."""
+    """(n,) the one area each item goes under: best score plus log of the area's weight; -1
+    for an item every area's filters drop."""
     if scores.shape[1] == 0:
         return np.zeros(scores.shape[0], dtype=np.int64)
     bonus = np.log(np.clip([a.weight for a in areas], 1e-3, None))
-    return np.asarray((scores + bonus).argmax(axis=1), dtype=np.int64)
+    best = np.asarray((scores + bonus).argmax(axis=1), dtype=np.int64)
+    return np.where(np.isfinite(scores).any(axis=1), best, -1)
 
 
 def mmr(
