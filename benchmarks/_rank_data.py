@@ -131,7 +131,7 @@ def paper_vectors(papers: list[dict], home: Path | None) -> dict[str, np.ndarray
 
 def query_vectors(areas: list[EvalArea]) -> dict[tuple[str, str], np.ndarray]:
     """(category, style) -> the area's query vector, as paperfeed's digest encodes it."""
-    from paperfeed.digest.run import encode_areas
+    from paperfeed.digest.gather import encode_areas
     from paperfeed.embed.embedder import load_query_encoder
 
     CACHE.mkdir(exist_ok=True)

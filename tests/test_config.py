@@ -203,6 +203,34 @@ BAD_CONFIGS = [
         "settings.contact",
         "e-mail",
     ),
+    (
+        "example-not-an-id",
+        "sources: []\nfocus_areas:\n  - name: a\n    description: b\n"
+        "    examples:\n      - 2104.12255\n      - not-a-paper  # <-\n",
+        "focus_areas[0].examples[1]",
+        "not an arXiv id",
+    ),
+    (
+        "examples-not-list",
+        "sources: []\nfocus_areas:\n  - name: a\n    description: b\n"
+        "    examples: 2104.12255  # <-\n",
+        "focus_areas[0].examples",
+        "expected a list",
+    ),
+    (
+        "exclude-not-a-word",
+        "sources: []\nfocus_areas:\n  - name: a\n    description: b\n"
+        "    exclude:\n      - '(survey'  # <-\n",
+        "focus_areas[0].exclude[0]",
+        "not a word or phrase",
+    ),
+    (
+        "require-also-excluded",
+        "sources: []\nfocus_areas:\n  - name: a\n    description: b\n"
+        "    exclude: [Survey]\n    require: [graph, survey]  # <-\n",
+        "focus_areas[0].require",
+        "also in `exclude`",
+    ),
     ("sources-missing", "focus_areas: []  # <-\n", "sources", "required"),
     ("sources-not-list", "sources:\n  name: a  # <-\n", "sources", "list"),
 ]
@@ -435,3 +463,15 @@ def test_shipped_focus_areas_and_schedules(shipped: Config) -> None:
     assert cron_problem(shipped.schedules.ingest_cron) is None
     assert shipped.schedules.digest_cron.split()[:2] == ["0", "7"]
     assert shipped.schedules.digest_cron.split()[4] in ("1", "mon")
+
+
+def test_examples_and_filters_are_read_and_normalised() -> None:
+    text = VALID + (
+        "    examples: [2104.12250, 2104.12255v2, 'arXiv:2310.08864', https://arxiv.org/pdf/2104.12255,"
+        " https://example.org/post]\n"
+        "    exclude: [survey, ' position paper']\n"
+        "    require: [language]\n"
+    )
+    area = parse_config(text, Path("sources.yaml")).focus_areas[0]
+    assert area.examples == ("2104.12250", "2104.12255", "2310.08864", "https://example.org/post")
+    assert area.exclude == ("survey", "position paper") and area.require == ("language",)

@@ -8,6 +8,7 @@ anything is built), then walked by a schema so every error names the file, the l
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from paperfeed.errors import ConfigError
+from paperfeed.keys import parse_arxiv_id
 from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -44,6 +46,9 @@ class FocusArea:
     keywords: tuple[str, ...] = ()
     weight: float = 1.0
     weekly_goal: int | None = None
+    examples: tuple[str, ...] = ()  # arXiv ids without version, or item URLs: read from day one
+    exclude: tuple[str, ...] = ()  # items naming any of these words are dropped from the area
+    require: tuple[str, ...] = ()  # when set, items naming none of these are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,16 @@ class Config:
 _TOP_KEYS = ("sources", "focus_areas", "settings")
 _SETTINGS_KEYS = ("model", "digest_dir", "contact", "schedules")
 _SCHEDULE_KEYS = ("ingest", "digest", "timezone")
-_AREA_KEYS = ("name", "description", "keywords", "weight", "weekly_goal")
+_AREA_KEYS = (
+    "name",
+    "description",
+    "keywords",
+    "weight",
+    "weekly_goal",
+    "examples",
+    "exclude",
+    "require",
+)
 _COMMON_SOURCE_KEYS = ("name", "type", "tags", "weight", "enabled", "allow_private")
 
 
@@ -144,19 +158,80 @@ def _focus_areas(reader: NodeReader, node: yaml.Node | None) -> tuple[FocusArea,
     areas = []
     for index, item in enumerate(node.value):
         entry = reader.mapping(item, f"focus_areas[{index}]", _AREA_KEYS, "a focus area")
-        area = FocusArea(
-            name=reader.text(entry.require("name"), entry.key("name")),
-            description=reader.text(entry.require("description"), entry.key("description")),
-            keywords=entry.optional("keywords", reader.text_list, ()),
-            weight=entry.optional("weight", reader.number, 1.0),
-            weekly_goal=entry.optional("weekly_goal", lambda n, k: reader.integer(n, k, 0), None),
-        )
+        area = _focus_area(reader, entry)
         if area.name in first_line:
             problem = f"duplicate focus area {area.name!r} (first at line {first_line[area.name]})"
             raise reader.error(item, entry.key("name"), problem)
         first_line[area.name] = item.start_mark.line + 1
         areas.append(area)
     return tuple(areas)
+
+
+def _focus_area(reader: NodeReader, entry: NodeMap) -> FocusArea:
+    exclude = entry.optional("exclude", _words(reader), ())
+    require = entry.optional("require", _words(reader), ())
+    both = sorted(set(map(str.lower, exclude)) & set(map(str.lower, require)))
+    if both:
+        problem = f"{both[0]!r} is also in `exclude`: an item cannot both need and lack it"
+        raise reader.error(entry.values["require"], entry.key("require"), problem)
+    return FocusArea(
+        name=reader.text(entry.require("name"), entry.key("name")),
+        description=reader.text(entry.require("description"), entry.key("description")),
+        keywords=entry.optional("keywords", reader.text_list, ()),
+        weight=entry.optional("weight", reader.number, 1.0),
+        weekly_goal=entry.optional("weekly_goal", lambda n, k: reader.integer(n, k, 0), None),
+        examples=entry.optional("examples", _examples(reader), ()),
+        exclude=exclude,
+        require=require,
+    )
+
+
+_WORD = re.compile(r"^[\w][\w .+#'-]*$")  # a word or phrase: letters or digits first
+
+
+def _words(reader: NodeReader) -> Callable[[yaml.Node, str], tuple[str, ...]]:
+    """A list of words or phrases matched whole and case-insensitively (`exclude`, `require`)."""
+
+    def convert(node: yaml.Node, key: str) -> tuple[str, ...]:
+        words = reader.text_list(node, key)
+        for i, word in enumerate(words):
+            if not _WORD.match(word.strip()):
+                problem = f"{word!r} is not a word or phrase (letters, digits, spaces, - . + #)"
+                raise reader.error(node.value[i], f"{key}[{i}]", problem)
+        return tuple(w.strip() for w in words)
+
+    return convert
+
+
+def example_reference(value: str) -> str | None:
+    """An example paper as paperfeed keeps it: the arXiv id without version (from an id, any
+    version, or an arxiv.org URL), or any other http(s) URL as given; None if it is neither."""
+    parsed = parse_arxiv_id(value)
+    if parsed:
+        return parsed[0]
+    value = value.strip()
+    return value if re.match(r"^https?://[^\s/]+\.[^\s]*$", value) else None
+
+
+def _examples(reader: NodeReader) -> Callable[[yaml.Node, str], tuple[str, ...]]:
+    def convert(node: yaml.Node, key: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise reader.error(node, key, "expected a list of arXiv ids or URLs, e.g. [2104.12255]")
+        for i, item in enumerate(node.value):
+            if not isinstance(item, yaml.ScalarNode):
+                raise reader.error(item, f"{key}[{i}]", "expected an arXiv id or a URL")
+        found: list[str] = []
+        # the text as written: an unquoted id such as 2104.12250 would otherwise be a float
+        for i, value in enumerate(str(item.value) for item in node.value):
+            reference = example_reference(value)
+            if reference is None:
+                problem = f"{value!r} is not an arXiv id (2104.12255, v2 allowed) or a URL"
+                raise reader.error(node.value[i], f"{key}[{i}]", problem)
+            if reference not in found:
+                found.append(reference)
+        return tuple(found)
+
+    return convert
 
 
 def _settings(reader: NodeReader, node: yaml.Node | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from paperfeed.digest.model import DigestOptions
     from paperfeed.digest.run import DigestRun
     from paperfeed.embed.embedder import Embedder, EmbedReport
+    from paperfeed.examples import ExamplesReport
     from paperfeed.http import HttpClient
     from paperfeed.ingest.bulk import ImportReport
     from paperfeed.ingest.collect import RetryPolicy
@@ -382,3 +383,18 @@ class Paperfeed:
         feeds = parse_opml(path.read_bytes(), name=str(path))
         self._config = None  # sources.yaml changes: read it again on next use
         return add_feeds(self.settings.config_path, feeds, dry_run=dry_run)
+
+    def add_examples(
+        self, area: str, papers: Sequence[str], *, http: HttpClient | None = None
+    ) -> ExamplesReport:
+        """Add example papers (arXiv ids or URLs) to a focus area's `examples:` in sources.yaml
+        (atomically); those the store lacks are fetched from arXiv. They count as reads."""
+        from paperfeed.examples import add_examples
+        from paperfeed.ingest.collect import http_client
+
+        config = self.config
+        self.settings.ensure_home()
+        with self.store() as store:
+            report = add_examples(config, area, papers, store, http or http_client(config))
+        self._config = None  # sources.yaml changed: read it again on next use
+        return report

@@ -11,8 +11,6 @@ no entity expansion (defusedxml's rule, without the dependency).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from paperfeed.config import Config, parse_config
 from paperfeed.errors import ConfigError, ParseError
 from paperfeed.files import write_text_atomic
 from paperfeed.keys import normalize_url
+from paperfeed.yamlnodes import end_of_node_line, plain_scalar
 
 NEW_CONFIG = "# paperfeed sources (created by `paperfeed sources import-opml`)\nsources: []\n"
 _SPACES = re.compile(r"\s+")
@@ -163,7 +162,7 @@ def append_sources(text: str, path: Path, entries: Sequence[tuple[str, str]]) ->
     key = node.value[0].start_mark.column
     gap = newline if _blank_line_before(text, node.value[-1]) else ""
     block = "".join(gap + _item(name, url, dash, key, newline) for name, url in entries)
-    at = _end_of_node_line(text, node)
+    at = end_of_node_line(text, node)
     prefix = "" if at == 0 or text[at - 1] == "\n" else newline
     return text[:at] + prefix + block + text[at:]
 
@@ -180,29 +179,9 @@ def _sources_node(text: str, path: Path) -> yaml.SequenceNode:
 def _item(name: str, url: str, dash: int, key: int, newline: str) -> str:
     pad = " " * key
     return (
-        f"{' ' * dash}-{' ' * (key - dash - 1)}name: {_scalar(name)}{newline}"
-        f"{pad}type: feed{newline}{pad}url: {_scalar(url)}{newline}"
+        f"{' ' * dash}-{' ' * (key - dash - 1)}name: {plain_scalar(name)}{newline}"
+        f"{pad}type: feed{newline}{pad}url: {plain_scalar(url)}{newline}"
     )
-
-
-def _scalar(value: str) -> str:
-    """Plain when YAML reads it back unchanged, else a double-quoted (JSON) string."""
-    with contextlib.suppress(yaml.YAMLError):
-        if yaml.safe_load(f"k: {value}") == {"k": value} and "#" not in value:
-            return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _end_of_node_line(text: str, node: yaml.Node) -> int:
-    """Index just past the line where `node`'s last value ends."""
-    while isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
-        last = node.value[-1]
-        node = last[1] if isinstance(node, yaml.MappingNode) else last
-    end = node.end_mark.index
-    if end > 0 and text[end - 1] == "\n":  # block scalars end after their own line break
-        return end
-    newline = text.find("\n", end)
-    return len(text) if newline < 0 else newline + 1
 
 
 def _blank_line_before(text: str, node: yaml.Node) -> bool:

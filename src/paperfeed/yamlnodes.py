@@ -7,7 +7,9 @@ refused every tag beyond plain YAML. Also checks cron lines (no croniter depende
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -240,3 +242,26 @@ def _cron_part_ok(part: str, label: str, low: int, high: int) -> bool:
         if not value.isdigit() or not low <= int(value) <= high:
             return False
     return True
+
+
+# ---------------------------------------------------------------- editing YAML text
+
+
+def plain_scalar(value: str) -> str:
+    """Plain when YAML reads it back unchanged, else a double-quoted (JSON) string."""
+    with contextlib.suppress(yaml.YAMLError):
+        if yaml.safe_load(f"k: {value}") == {"k": value} and "#" not in value:
+            return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def end_of_node_line(text: str, node: yaml.Node) -> int:
+    """Index just past the line where `node`'s last value ends."""
+    while isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    end = node.end_mark.index
+    if end > 0 and text[end - 1] == "\n":  # block scalars end after their own line break
+        return end
+    newline = text.find("\n", end)
+    return len(text) if newline < 0 else newline + 1

@@ -12,6 +12,7 @@ import importlib
 from paperfeed.cli.app import main
 
 COMMAND_MODULES = (
+    "area_cmds",
     "digest_cmds",
     "embed_cmds",
     "import_cmds",

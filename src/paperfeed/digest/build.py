@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from paperfeed.config import FocusArea
 from paperfeed.digest import rank
 from paperfeed.digest.markdown import plain
 from paperfeed.digest.model import (
@@ -98,10 +99,13 @@ def attention(states: dict[str, SourceState]) -> list[Attention]:
     return found
 
 
-def _rank_areas(inputs: DigestInputs) -> list[rank.Area]:
+def rank_areas(focus_areas: Sequence[FocusArea], vectors: np.ndarray) -> list[rank.Area]:
+    """The focus areas as the ranking sees them, with their encoded descriptions."""
     return [
-        rank.Area(f.name, inputs.area_vectors[i], tuple(f.keywords), f.weight, f.description)
-        for i, f in enumerate(inputs.focus_areas)
+        rank.Area(
+            f.name, vectors[i], tuple(f.keywords), f.weight, f.description, f.exclude, f.require
+        )
+        for i, f in enumerate(focus_areas)
     ]
 
 
@@ -217,10 +221,11 @@ def _within_budget(entries: list[DigestEntry], budget: float | None) -> set[int]
 
 def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
     """Rank, assign, diversify and describe the window's items. Pure."""
-    areas = _rank_areas(inputs)
+    areas = rank_areas(inputs.focus_areas, inputs.area_vectors)
     scores = rank.area_scores(_candidates(inputs), areas, inputs.feedback)
     ranked = _Ranked(scores, rank.assign(scores, areas), areas, papers_linked(inputs.posts))
     is_paper = np.array([i.kind == ItemKind.PAPER for i in inputs.items], dtype=bool)
+    kept = ranked.area_of >= 0  # -1: every area's filters drop the item
     per_area = [
         [
             _entry(inputs, ranked, i)
@@ -233,7 +238,7 @@ def build_digest(inputs: DigestInputs, options: DigestOptions) -> Digest:
     posts = (
         [
             _entry(inputs, ranked, i)
-            for i in _pick(inputs, ranked, np.flatnonzero(~is_paper), options.highlights)
+            for i in _pick(inputs, ranked, np.flatnonzero(~is_paper & kept), options.highlights)
         ]
         if areas
         else []

@@ -16,8 +16,9 @@ import numpy as np
 
 from paperfeed.config import Config, FocusArea
 from paperfeed.digest import rank
-from paperfeed.digest.build import EXPLAINED_LOOKBACK
+from paperfeed.digest.build import EXPLAINED_LOOKBACK, rank_areas
 from paperfeed.digest.model import DigestInputs, DigestOptions, Encoder
+from paperfeed.errors import NotFound
 from paperfeed.records import ItemKind
 from paperfeed.store.items import StoredItem
 
@@ -59,18 +60,37 @@ def item_areas(
 
 
 def _feedback(
-    store: Store, model: str, areas: Sequence[rank.Area], dim: int
+    store: Store, model: str, config: Config, areas: Sequence[rank.Area], dim: int
 ) -> tuple[list[StoredItem], rank.Feedback, list[str], list[datetime | None]]:
-    marks = store.reading.feedback()
-    items = store.items.get_many([m.item_id for m in marks])
+    """The learner's marks, then the areas' example papers (in the store) as reads of their area
+    (an example the learner also marked counts once, as an example)."""
+    examples = example_items(store, config.focus_areas)
+    marks = [m for m in store.reading.feedback() if m.item_id not in examples]
+    items = store.items.get_many([m.item_id for m in marks] + list(examples))
     by_id = {m.item_id: m for m in marks}
     vectors = _matrix(store, model, [i.id for i in items], dim)
     names = item_areas(store, items, vectors, areas) if areas else []
+    for row, item in enumerate(items):
+        if item.id in examples:
+            names[row] = areas[examples[item.id]].name
     index = {a.name: j for j, a in enumerate(areas)}
-    labels = np.array([1.0 if by_id[i.id].positive else -1.0 for i in items])
+    labels = np.array([1.0 if i.id in examples or by_id[i.id].positive else -1.0 for i in items])
     area_ids = np.array([index.get(n, -1) for n in names], dtype=np.int64)
-    read_at = [by_id[i.id].read_at for i in items]
+    read_at = [by_id[i.id].read_at if i.id in by_id else None for i in items]
     return items, rank.Feedback(vectors, labels, area_ids), names, read_at
+
+
+def example_items(store: Store, focus_areas: Sequence[FocusArea]) -> dict[int, int]:
+    """item id -> index of the focus area that names it in `examples:`, for the examples the
+    store holds (`paperfeed area add-example` fetches the others)."""
+    found: dict[int, int] = {}
+    for j, area in enumerate(focus_areas):
+        for reference in area.examples:
+            try:
+                found.setdefault(store.items.resolve(reference), j)
+            except NotFound:
+                continue
+    return found
 
 
 def _unread_ids(store: Store, skip: set[int]) -> list[int]:
@@ -137,11 +157,8 @@ def gather(
         area_vectors.shape[1] if config.focus_areas else store.vectors.stats(config.model).dim or 1
     )
     items, posts = _window(store, options)
-    areas = [
-        rank.Area(f.name, area_vectors[j], tuple(f.keywords), f.weight, f.description)
-        for j, f in enumerate(config.focus_areas)
-    ]
-    fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, areas, dim)
+    areas = rank_areas(config.focus_areas, area_vectors)
+    fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, config, areas, dim)
     skip = {i.id for i in fb_items} | {i.id for i in items}
     feedback = _with_unread(store, config.model, feedback, skip)
     vectors = _matrix(store, config.model, [i.id for i in items + posts], dim)

@@ -71,6 +71,12 @@ def page_url(base_url: str, query: str, start: int, max_results: int) -> str:
     return f"{base_url}?{urlencode(params)}"
 
 
+def id_list_url(base_url: str, ids: list[str]) -> str:
+    """The papers with these arXiv ids (any version), one request."""
+    params = {"id_list": ",".join(ids), "start": 0, "max_results": len(ids)}
+    return f"{base_url}?{urlencode(params)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Resume:
     """Where an unfinished window goes on: its start, the offset reached, the last total seen."""
