@@ -149,16 +149,25 @@ def query_vectors(areas: list[EvalArea]) -> dict[tuple[str, str], np.ndarray]:
 # ---------------------------------------------------------------- peers
 
 
-def bm25_scores(texts: list[str], query: str) -> np.ndarray:
-    import bm25s
+class Bm25:
+    """bm25s over the week's texts, indexed once, queried per area."""
 
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
-    tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
-    ids, scores = retriever.retrieve(tokens, k=len(texts), show_progress=False)
-    out = np.zeros(len(texts))
-    out[ids[0]] = scores[0]
-    return out
+    def __init__(self, texts: list[str]) -> None:
+        import bm25s
+
+        self.size = len(texts)
+        self.retriever = bm25s.BM25()
+        tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
+        self.retriever.index(tokens, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        import bm25s
+
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        ids, scores = self.retriever.retrieve(tokens, k=self.size, show_progress=False)
+        out = np.zeros(self.size)
+        out[ids[0]] = scores[0]
+        return out
 
 
 def tfidf_matrix(texts: list[str]):  # noqa: ANN201 (a scipy sparse matrix)

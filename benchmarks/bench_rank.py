@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import random
 import time
 from collections import defaultdict
@@ -36,10 +37,11 @@ from pathlib import Path
 import numpy as np
 from _machine import cpu_model
 from _rank_data import (
+    CACHE,
     DATA,
     STYLES,
+    Bm25,
     EvalArea,
-    bm25_scores,
     history,
     load_areas,
     load_papers,
@@ -61,6 +63,7 @@ class Week:
     papers: list[dict]
     vectors: np.ndarray
     store: list[dict]  # the 8 weeks before
+    older: list[dict]  # with --examples: the papers before those (where examples come from)
     cands: rank.Candidates
     relevant: dict[str, np.ndarray]
 
@@ -70,13 +73,15 @@ def precision_at(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float
 
 
 def read_orders(week: Week, areas: list[EvalArea], samples: int) -> list[dict[str, list[dict]]]:
-    """Per sample: each category's store papers in a fixed random order (reads = a prefix)."""
+    """Per sample: each category's store papers (with --examples: older papers) in a fixed
+    random order (reads = a prefix)."""
+    pool = week.older or week.store
     found = []
     for s in range(samples):
         found.append(
             {
                 a.category: random.Random(f"{a.category} {week.name} {s}").sample(
-                    mine := [p for p in week.store if a.category in p["categories"]], len(mine)
+                    mine := [p for p in pool if a.category in p["categories"]], len(mine)
                 )
                 for a in areas
             }
@@ -137,12 +142,12 @@ def paperfeed_run(
 
 
 def peers_without_reads(week: Week, areas: list[EvalArea], queries: dict) -> dict[Key, dict]:
-    texts = [f"{p['title']} {p['abstract']}" for p in week.papers]
+    bm25 = Bm25([f"{p['title']} {p['abstract']}" for p in week.papers])
     found = {}
     for a in areas:
         for style in STYLES:
             area = a.focus_area(style)
-            lexical = bm25_scores(texts, f"{area.description} {' '.join(area.keywords)}")
+            lexical = bm25.scores(f"{area.description} {' '.join(area.keywords)}")
             dense = week.vectors @ queries[(a.category, style)]
             relevant = week.relevant[a.category]
             found[(week.name, a.category, style)] = {
@@ -156,6 +161,8 @@ def peers_with_reads(
     week: Week, areas: list[EvalArea], orders: list, counts: list[int], vectors: dict
 ) -> dict[tuple[str, str, int], dict[str, float]]:
     """(week, category, reads) -> mean P@10 over samples of the two recommenders."""
+    if not counts:
+        return {}
     everyone = week.store + week.papers
     tfidf = tfidf_matrix([f"{p['title']} {p['abstract']}" for p in everyone])
     dense = np.stack([vectors[p["id"]] for p in everyone])
@@ -181,10 +188,23 @@ def peers_with_reads(
     return {k: {m: float(np.mean(v)) for m, v in cell.items()} for k, cell in found.items()}
 
 
+def cached_peers(name: str, compute):  # noqa: ANN001, ANN201
+    """The peers' P@10 do not depend on paperfeed's weights: computed once per week and setup,
+    kept in CACHE (delete it after changing the focus areas or the peers)."""
+    file = CACHE / f"peers-{name}.pickle"
+    if file.exists():
+        return pickle.loads(file.read_bytes())
+    found = compute()
+    CACHE.mkdir(exist_ok=True)
+    file.write_bytes(pickle.dumps(found))
+    return found
+
+
 def load_weeks(args: argparse.Namespace, names: list[str]) -> tuple[list[Week], dict]:
     by_week = load_papers(args.data)
     stores = {w: history(by_week, w) for w in names}
-    needed = [p for w in names for p in by_week[w] + stores[w]]
+    older = {w: _older(by_week, stores[w]) if args.examples else [] for w in names}
+    needed = [p for w in names for p in by_week[w] + stores[w] + older[w]]
     vectors = paper_vectors(needed, args.home)
     weeks = []
     for name in names:
@@ -192,8 +212,15 @@ def load_weeks(args: argparse.Namespace, names: list[str]) -> tuple[list[Week], 
         matrix = np.stack([vectors[p["id"]] for p in papers]).astype(np.float32)
         titles, abstracts = [p["title"] for p in papers], [p["abstract"] for p in papers]
         cands = rank.Candidates(matrix, titles, abstracts, corpus=rank.Corpus.of(titles, abstracts))
-        weeks.append(Week(name, papers, matrix, stores[name], cands, _relevance(papers)))
+        weeks.append(
+            Week(name, papers, matrix, stores[name], older[name], cands, _relevance(papers))
+        )
     return weeks, vectors
+
+
+def _older(by_week: dict[str, list[dict]], store: list[dict]) -> list[dict]:
+    start = store[0]["update_date"] if store else "0000"
+    return [p for papers in by_week.values() for p in papers if p["update_date"] < start]
 
 
 def _relevance(papers: list[dict]) -> dict[str, np.ndarray]:
@@ -210,7 +237,7 @@ def parse_weights(text: str) -> rank.Weights:
     for part in filter(None, text.split(",")):
         name, value = part.split("=")
         kind = type(getattr(weights, name))
-        weights = replace(weights, **{name: kind(float(value))})
+        weights = replace(weights, **{name: kind(float(value))})  # bool: 0 or 1
     return weights
 
 
@@ -225,10 +252,16 @@ def evaluate(args: argparse.Namespace) -> None:
     ours: dict[tuple[Key, int], list[tuple[float, float]]] = defaultdict(list)
     peers, learned_peers = {}, {}
     for week in weeks:
-        peers.update(peers_without_reads(week, areas, queries))
         orders = read_orders(week, areas, args.samples)
-        if peer_counts:
-            learned_peers.update(peers_with_reads(week, areas, orders, peer_counts, vectors))
+        found = cached_peers(
+            f"{week.name}-{args.split}-{args.samples}-{args.peer_reads}-{bool(args.home)}",
+            lambda week=week, orders=orders: (
+                peers_without_reads(week, areas, queries),
+                peers_with_reads(week, areas, orders, peer_counts, vectors),
+            ),
+        )
+        peers.update(found[0])
+        learned_peers.update(found[1])
         for n in counts:
             for s, order in enumerate(orders if n else orders[:1]):
                 reads = {c: papers[:n] for c, papers in order.items()}
@@ -252,6 +285,11 @@ def main() -> None:
     parser.add_argument("--reads", default="0,5,10,20,40")
     parser.add_argument("--peer-reads", default="5,20")
     parser.add_argument("--samples", type=int, default=2)
+    parser.add_argument(
+        "--examples",
+        action="store_true",
+        help="reads are example papers from before the store's 8 weeks (use --peer-reads '')",
+    )
     parser.add_argument("--weights", default="", help="e.g. prf=0.5,bm25=0.3 (tuning only)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -246,3 +246,26 @@ def test_an_item_every_area_drops_goes_to_no_area() -> None:
     cands = candidates(["a survey of language models", "image segmentation of pixels"])
     only = [rank.Area("NLP", hash_vector(NLP), exclude=("survey",))]
     assert rank.assign(rank.area_scores(cands, only), only).tolist() == [-1, 0]
+
+
+def test_specificity_is_high_for_rare_words_and_low_for_common_ones() -> None:
+    titles = [f"models of {'graphs' if i == 0 else 'text'}" for i in range(200)]
+    corpus = rank.Corpus.of(titles, [""] * 200)
+    assert corpus.specificity("graphs") == 1.0  # in 1 of 200 documents
+    assert corpus.specificity("models") == 0.0  # in every document
+    assert corpus.specificity("unknown words") == 0.0
+    assert 0.0 < corpus.specificity("graphs models") < 1.0
+
+
+def test_pseudo_relevance_moves_the_query_toward_the_window_s_nearest_items() -> None:
+    rng = np.random.default_rng(5)
+    topic = rng.normal(size=32)
+    near = topic + rng.normal(scale=0.3, size=(5, 32))
+    window = np.vstack([near, rng.normal(size=(40, 32))])
+    window /= np.linalg.norm(window, axis=1, keepdims=True)
+    query = topic + rng.normal(scale=1.5, size=32)
+    query /= np.linalg.norm(query)
+    moved = rank.pseudo_relevance(window, query, rank.Weights(prf=1.0, prf_top=5))
+    unit = topic / np.linalg.norm(topic)
+    assert moved @ unit > query @ unit
+    assert rank.pseudo_relevance(window, query, rank.Weights(prf=0.0)) is query

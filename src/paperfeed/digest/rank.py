@@ -45,6 +45,7 @@ class Weights:
 
     semantic: float = 1.0
     bm25: float = 0.6
+    bm25_specific: bool = False  # scale bm25 by how rare the area's words are in the window
     prf: float = 0.0  # how far the window's nearest items move an area's query
     prf_top: int = 20  # how many of them
     rocchio: float = 0.5  # how far the learner's reads move an area's query
@@ -224,6 +225,20 @@ class Corpus:
         ).reshape(n, len(terms))
         return _okapi(tf.astype(np.float64), self.lengths, (tf > 0).sum(axis=0), k1, b)
 
+    def specificity(self, query: str) -> float:
+        """0..1: how rare the query's words are in the corpus, on average (a word in at most
+        1% of the documents counts 1, one in every document 0); 0 for no known word."""
+        n = len(self.lengths)
+        terms = sorted({self.vocab[t] for t in _tokens(query) if t in self.vocab})
+        if not terms or n == 0:
+            return 0.0
+        width = max(self.vocab.values()) + 1  # ids are unique, not dense
+        present = np.isin(self.token_ids, terms)
+        pairs = np.unique(self.doc_of[present] * width + self.token_ids[present])
+        df = np.bincount(pairs % width, minlength=width)[terms]
+        rarity = np.log(n / np.maximum(df, 1)) / np.log(100.0)
+        return float(np.clip(rarity, 0.0, 1.0).mean())
+
     def keyword_scores(self, keywords: Sequence[str]) -> np.ndarray:
         """(n,) log(1 + 2 per keyword in the title + 1 per keyword in the summary)."""
         hits = np.zeros(len(self.titles))
@@ -345,8 +360,9 @@ def description_signal(
 ) -> np.ndarray:
     """(n,) the area's no-feedback relevance, z-scored: cosine to its query plus BM25 of its
     words."""
-    bm25 = corpus.bm25(f"{area.description} {' '.join(area.keywords)}")
-    return zscore(weights.semantic * zscore(vectors @ query) + weights.bm25 * zscore(bm25))
+    words = f"{area.description} {' '.join(area.keywords)}"
+    weight = weights.bm25 * (corpus.specificity(words) if weights.bm25_specific else 1.0)
+    return zscore(weights.semantic * zscore(vectors @ query) + weight * zscore(corpus.bm25(words)))
 
 
 def pseudo_relevance(vectors: np.ndarray, query: np.ndarray, weights: Weights) -> np.ndarray:
@@ -405,7 +421,8 @@ def mmr(
     relevance = scores[order]
     spread = float(relevance.max() - relevance.min()) or 1.0
     relevance = (relevance - relevance.min()) / spread
-    sims = vectors[order] @ vectors[order].T
+    with threadpool_limits(limits=1, user_api="blas"):  # a 100-wide product: see area_scores
+        sims = vectors[order] @ vectors[order].T
     chosen: list[int] = []
     closest = np.full(len(order), -1.0)
     available = np.ones(len(order), dtype=bool)
