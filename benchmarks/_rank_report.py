@@ -77,4 +77,5 @@ def report(args, weeks, areas, counts, mean, peers, learned, weights) -> None:  
     no_reads(cases, mean, peers)
     learning_curve(cases, counts, mean)
     with_reads(cases, counts, mean, learned)
-    per_area(areas, cases, mean, peers, 20 if 20 in counts else counts[-1])
+    if not args.brief:
+        per_area(areas, cases, mean, peers, 20 if 20 in counts else counts[-1])

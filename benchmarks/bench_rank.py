@@ -241,40 +241,51 @@ def parse_weights(text: str) -> rank.Weights:
     return weights
 
 
-def evaluate(args: argparse.Namespace) -> None:
-    areas, names = load_areas(args.split)
-    weights = parse_weights(args.weights)
-    counts = [int(n) for n in args.reads.split(",")]
-    peer_counts = [int(n) for n in args.peer_reads.split(",") if n]
-    weeks, vectors = load_weeks(args, names)
-    queries = query_vectors(areas)
-    started = time.perf_counter()
+def rank_weeks(
+    weeks: list[Week], areas: list[EvalArea], args: argparse.Namespace, setup: tuple
+) -> dict[tuple[Key, int], tuple[float, float]]:
+    """paperfeed's mean (ranking, digest section) P@10 per (case, reads) with one Weights."""
+    queries, vectors, orders, weights = setup
     ours: dict[tuple[Key, int], list[tuple[float, float]]] = defaultdict(list)
-    peers, learned_peers = {}, {}
     for week in weeks:
-        orders = read_orders(week, areas, args.samples)
-        found = cached_peers(
-            f"{week.name}-{args.split}-{args.samples}-{args.peer_reads}-{bool(args.home)}",
-            lambda week=week, orders=orders: (
-                peers_without_reads(week, areas, queries),
-                peers_with_reads(week, areas, orders, peer_counts, vectors),
-            ),
-        )
-        peers.update(found[0])
-        learned_peers.update(found[1])
-        for n in counts:
-            for s, order in enumerate(orders if n else orders[:1]):
+        for n in [int(n) for n in args.reads.split(",")]:
+            for s, order in enumerate(orders[week.name] if n else orders[week.name][:1]):
                 reads = {c: papers[:n] for c, papers in order.items()}
                 feedback = learner_feedback(reads, areas, week, s, vectors) if n else None
                 for style in STYLES:
                     ranking, digest = paperfeed_run(week, areas, style, queries, feedback, weights)
                     for c in ranking:
                         ours[((week.name, c, style), n)].append((ranking[c], digest[c]))
-        print(f"  {week.name} done ({time.perf_counter() - started:.0f} s)", flush=True)
-    mean = {k: tuple(np.mean(v, axis=0)) for k, v in ours.items()}
+    return {k: tuple(np.mean(v, axis=0)) for k, v in ours.items()}  # type: ignore[misc]
+
+
+def evaluate(args: argparse.Namespace) -> None:
     from _rank_report import report
 
-    report(args, weeks, areas, counts, mean, peers, learned_peers, weights)
+    areas, names = load_areas(args.split)
+    counts = [int(n) for n in args.reads.split(",")]
+    peer_counts = [int(n) for n in args.peer_reads.split(",") if n]
+    weeks, vectors = load_weeks(args, names)
+    queries = query_vectors(areas)
+    started = time.perf_counter()
+    peers, learned_peers, orders = {}, {}, {}
+    for week in weeks:
+        orders[week.name] = order = read_orders(week, areas, args.samples)
+        found = cached_peers(
+            f"{week.name}-{args.split}-{args.samples}-{args.peer_reads}-{bool(args.home)}",
+            lambda week=week, order=order: (
+                peers_without_reads(week, areas, queries),
+                peers_with_reads(week, areas, order, peer_counts, vectors),
+            ),
+        )
+        peers.update(found[0])
+        learned_peers.update(found[1])
+    print(f"  peers ready ({time.perf_counter() - started:.0f} s)", flush=True)
+    for variant in args.weights.split(";"):
+        weights = parse_weights(variant)
+        mean = rank_weeks(weeks, areas, args, (queries, vectors, orders, weights))
+        print(f"  ranked ({time.perf_counter() - started:.0f} s)", flush=True)
+        report(args, weeks, areas, counts, mean, peers, learned_peers, weights)
 
 
 def main() -> None:
@@ -290,7 +301,10 @@ def main() -> None:
         action="store_true",
         help="reads are example papers from before the store's 8 weeks (use --peer-reads '')",
     )
-    parser.add_argument("--weights", default="", help="e.g. prf=0.5,bm25=0.3 (tuning only)")
+    parser.add_argument(
+        "--weights", default="", help="e.g. prf=0.5,bm25=0.3 (tuning only); several: a;b"
+    )
+    parser.add_argument("--brief", action="store_true", help="leave out the per-area table")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(
