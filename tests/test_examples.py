@@ -115,7 +115,7 @@ def test_cli_refuses_what_is_not_a_paper_reference_in_one_line(tmp_path: Path) -
     result = CliRunner().invoke(main, [*args, "NLP", "not a paper"])
     assert result.exit_code != 0
     assert result.stderr.strip().splitlines() == [
-        f"error: {path}: focus_areas.NLP.examples: 'not a paper' is not an arXiv id "
+        f"error: {path}:10: focus_areas[0].examples: 'not a paper' is not an arXiv id "
         "(2104.12255, v2 allowed) or a URL"
     ]
 

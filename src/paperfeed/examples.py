@@ -48,15 +48,15 @@ class ExamplesReport:
         }
 
 
-def references(values: Sequence[str], config: Config, area: str) -> list[str]:
-    """The examples as sources.yaml keeps them (arXiv ids without version, or URLs)."""
+def references(values: Sequence[str], where: str) -> list[str]:
+    """The examples as sources.yaml keeps them (arXiv ids without version, or URLs); `where`:
+    the `sources.yaml:LINE: KEY` an error names."""
     found = []
     for value in values:
         reference = example_reference(value)
         if reference is None:
             raise ConfigError(
-                f"{config.path}: focus_areas.{area}.examples: {value!r} is not an arXiv id "
-                "(2104.12255, v2 allowed) or a URL"
+                f"{where}: {value!r} is not an arXiv id (2104.12255, v2 allowed) or a URL"
             )
         found.append(reference)
     return found
@@ -151,9 +151,11 @@ def add_examples(
     config: Config, area: str, values: Sequence[str], store: Store, http: HttpClient
 ) -> ExamplesReport:
     """Add example papers to a focus area in sources.yaml and make sure the store holds them."""
-    wanted = list(dict.fromkeys(references(values, config, area)))
     text = config.path.read_bytes().decode("utf-8")
-    _area_node(text, config.path, area)  # an unknown area fails before anything is fetched
+    node = _area_node(text, config.path, area)  # an unknown area fails before any fetch
+    index = [a.name for a in config.focus_areas].index(area)
+    where = f"{config.path}:{node.start_mark.line + 1}: focus_areas[{index}].examples"
+    wanted = list(dict.fromkeys(references(values, where)))
     old = next(a.examples for a in config.focus_areas if a.name == area)
     new = [r for r in wanted if r not in old]
     fetched = fetch_missing(store, http, config, wanted)
