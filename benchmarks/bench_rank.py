@@ -263,6 +263,7 @@ def evaluate(args: argparse.Namespace) -> None:
     from _rank_report import report
 
     areas, names = load_areas(args.split)
+    names = names[: args.max_weeks]
     counts = [int(n) for n in args.reads.split(",")]
     peer_counts = [int(n) for n in args.peer_reads.split(",") if n]
     weeks, vectors = load_weeks(args, names)
@@ -281,6 +282,8 @@ def evaluate(args: argparse.Namespace) -> None:
         peers.update(found[0])
         learned_peers.update(found[1])
     print(f"  peers ready ({time.perf_counter() - started:.0f} s)", flush=True)
+    if args.peers_only:
+        return
     for variant in args.weights.split(";"):
         weights = parse_weights(variant)
         mean = rank_weeks(weeks, areas, args, (queries, vectors, orders, weights))
@@ -303,6 +306,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--weights", default="", help="e.g. prf=0.5,bm25=0.3 (tuning only); several: a;b"
+    )
+    parser.add_argument(
+        "--max-weeks", type=int, default=None, help="only the split's first N weeks (oldest)"
+    )
+    parser.add_argument(
+        "--peers-only", action="store_true", help="fill the peers' cache, rank nothing"
     )
     parser.add_argument("--brief", action="store_true", help="leave out the per-area table")
     args = parser.parse_args()

@@ -1,22 +1,20 @@
 """Ranking the week's items against the learner's focus areas. Pure: numpy arrays in, scores out.
 
-An item's score for an area is a weighted sum of signals, each z-scored over the window's items
-so that no signal dominates by its scale:
+An item's score for an area, from signals z-scored over the window's items:
 
-    semantic   cosine to the area's query: its embedded description + keywords, moved toward
-               the centroid of items read, saved or rated up in that area and away from the
-               centroid of those rated down (Rocchio)
-    keyword    keyword phrases found in the title (2) and the summary (1), log-damped
-    bm25       Okapi BM25 of the description and keywords over the window's titles+summaries
-    model      once an area has MIN_MODEL_POSITIVES positives: a per-learner logistic regression
-               on embeddings (as arxiv-sanity trains its per-user SVM and Scholar Inbox its
-               per-user classifier): positives read, saved or rated up in the area, negatives
-               items shown and left unread, rated down (stronger) or, without enough of those,
-               the window's items; its weight grows with the positives up to Weights.model_full
-    recency    exp(-age / 7 days), and the source's configured weight (log)
+    description  cosine to the area's query (its embedded description + keywords, moved toward
+                 the centroid of items read, saved or rated up in that area and away from those
+                 rated down: Rocchio), plus Okapi BM25 of its words over the window's titles and
+                 summaries at a weight that shrinks for areas of few words
+    model        once an area has MIN_MODEL_POSITIVES reads or examples: the learner's own
+                 classifier on embeddings (paperfeed.digest.learn; as arxiv-sanity trains its
+                 per-user SVM), blended with the description in the share that best ranks the
+                 learner's history (reads against what they left unread)
+    context      exp(-age / 7 days), and the source's configured weight (log)
 
-Each item then goes to the one area where it scores best (plus log of the area's weight), and
-each area's list is diversified with MMR, never keeping two near-identical items.
+An area's `exclude`/`require` words drop items from it outright. Each item then goes to the one
+area where it scores best (plus log of the area's weight), and each area's list is diversified
+with MMR, never keeping two near-identical items.
 """
 
 from __future__ import annotations
@@ -40,18 +38,26 @@ NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How the signals combine. Chosen on the tuning areas and weeks of benchmarks/bench_rank.py
-    (benchmarks/focus_areas.yaml); see there for what each choice won."""
+    """How the signals combine, chosen on the tuning half of benchmarks/bench_rank.py (17 areas x
+    3 styles x the 3 oldest tuning weeks, 153 cases; mean P@10, dense-only cosine 0.393):
+    BM25 weight 0 / 0.2 / 0.3 / 0.6 / 1.0 gave 0.393 / 0.402 / 0.400 / 0.380 / 0.365, with the
+    short phrases always losing to dense; scaling it by the rarity of the area's words (0.386 at
+    0.6, 0.397 at 0.3) did not help; pseudo-relevance feedback (0.5-1.0, 20-50 items) lowered
+    it (0.364-0.370); BM25 0.3 in full from 10 words on (less for shorter areas) scored 0.405,
+    losing to dense in no style (phrase 1.000x, sentence 1.035x, description 1.052x). Reader
+    model: shrink 0 / 5 / 15 gave 0.476 / 0.467 / 0.447 at 5 reads and 0.533 / 0.532 / 0.519 at
+    20; ridge 0.3 / 1 / 3 gave 0.519 / 0.532 / 0.531 at 20; no Rocchio 0.526."""
 
     semantic: float = 1.0
-    bm25: float = 0.6
+    bm25: float = 0.3
     bm25_specific: bool = False  # scale bm25 by how rare the area's words are in the window
+    bm25_terms: float = 10.0  # if set, bm25 in full only for areas of at least this many words
     prf: float = 0.0  # how far the window's nearest items move an area's query
     prf_top: int = 20  # how many of them
     rocchio: float = 0.5  # how far the learner's reads move an area's query
     rocchio_full: float = 10.0  # positives at which that move reaches its full size
     model_l2: float = 1.0  # the reader model's ridge penalty
-    model_shrink: float = 5.0  # with p reads, the model's share is scaled by p / (p + this)
+    model_shrink: float = 0.0  # with p reads, the model's share is scaled by p / (p + this)
     recency: float = 0.1
     source: float = 0.3
 
@@ -362,6 +368,8 @@ def description_signal(
     words."""
     words = f"{area.description} {' '.join(area.keywords)}"
     weight = weights.bm25 * (corpus.specificity(words) if weights.bm25_specific else 1.0)
+    if weights.bm25_terms:  # a two-word phrase gives BM25 too little to go on
+        weight *= min(1.0, len(set(_tokens(words))) / weights.bm25_terms)
     return zscore(weights.semantic * zscore(vectors @ query) + weight * zscore(corpus.bm25(words)))
 
 
