@@ -134,3 +134,10 @@ def test_examples_count_as_reads_of_their_area_from_day_one() -> None:
     assert read.sum() == 2 and (inputs.feedback.areas[read] == 1).all()
     assert {i.arxiv_id for i in inputs.feedback_items} == {"2603.00000", "2603.00001"}
     assert not np.isin([i.id for i in inputs.items], [i.id for i in inputs.feedback_items]).any()
+
+
+def test_area_commands_have_help_with_an_example() -> None:
+    for args in (["area", "--help"], ["area", "add-example", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Example:" in result.output
+        assert "paperfeed area add-example" in result.output
