@@ -49,7 +49,9 @@ def plain(text: str | None, limit: int | None = None) -> str:
         return ""
     text = _INVISIBLE.sub("", text)
     text = _WHITESPACE.sub(" ", text)
-    text = "".join(char for char in text if _visible(char)).strip()
+    if not text.isprintable():  # printable means no C* character: the filter would keep all
+        text = "".join(char for char in text if _visible(char))
+    text = text.strip()
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "…"
     return text
