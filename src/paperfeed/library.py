@@ -43,10 +43,16 @@ if TYPE_CHECKING:
     from paperfeed.search.files import Indexes
     from paperfeed.search.hybrid import Filters, Hit
     from paperfeed.store import Store
+    from paperfeed.store.items import StoredItem
+    from paperfeed.store.reading import Mark
 
 QueryEncoder = Callable[[str], "np.ndarray"]
 Rows = list[dict[str, Any]]  # JSON-ready rows, as `--json` prints them
 KeywordAreas = list[tuple[str, tuple[str, ...]]]  # (focus area, its keywords)
+# (the class's `list` verb hides the builtin inside its body)
+Items = list["StoredItem"]
+ReadItems = list[tuple["StoredItem", datetime]]
+WeekCounts = list[tuple[str, int]]
 
 
 class Paperfeed:
@@ -342,6 +348,47 @@ class Paperfeed:
             return []
         return [(a.name, tuple(a.keywords)) for a in self.config.focus_areas]
 
+    # ------------------------------------------------------------ browsing (the reading room)
+
+    def items(self, ids: Sequence[int]) -> Items:
+        """Stored items in the order given (unknown ids skipped)."""
+        with self.store(read_only=True) as store:
+            return store.items.get_many(ids)
+
+    def marks(self) -> dict[int, Mark]:
+        """Every item's read / saved / rating marks, by item id."""
+        with self.store(read_only=True) as store:
+            return store.reading.all()
+
+    def item_areas(self, items: Sequence[StoredItem]) -> dict[int, str]:
+        """Each item's focus area as `list --area` sees it (sent under, else by keywords)."""
+        from paperfeed.marks import item_areas
+
+        with self.store(read_only=True) as store:
+            return item_areas(store, items, self._keyword_areas())
+
+    def weeks(self, limit: int = 12) -> WeekCounts:
+        """(ISO week, items published in it), the newest `limit` weeks that have items."""
+        with self.store(read_only=True) as store:
+            return store.browse.weeks(limit)
+
+    def posts_about(self, arxiv_id: str) -> Items:
+        """Posts (blogs, newsletters) whose links point at this arXiv paper."""
+        with self.store(read_only=True) as store:
+            return store.browse.posts_naming(arxiv_id)
+
+    def reading_history(self) -> tuple[Items, ReadItems]:
+        """Saved items (newest save first) and read items with when (newest read first)."""
+        with self.store(read_only=True) as store:
+            marks = store.reading.all().values()
+            saved = _newest_first({m.item_id: m.saved_at for m in marks})
+            read = _newest_first({m.item_id: m.read_at for m in marks})
+            items = {i.id: i for i in store.items.get_many([i for i, _ in saved + read])}
+        return (
+            [items[i] for i, _ in saved if i in items],
+            [(items[i], when) for i, when in read if i in items],
+        )
+
     # ------------------------------------------------------------ sources
 
     def sources(self) -> Rows:
@@ -398,3 +445,7 @@ class Paperfeed:
             report = add_examples(config, area, papers, store, http or http_client(config))
         self._config = None  # sources.yaml changed: read it again on next use
         return report
+
+def _newest_first(times: dict[int, datetime | None]) -> list[tuple[int, datetime]]:
+    dated = [(i, t) for i, t in times.items() if t is not None]
+    return sorted(dated, key=lambda pair: pair[1], reverse=True)

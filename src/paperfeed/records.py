@@ -43,6 +43,7 @@ class MarkAction(StrEnum):
     UNSAVE = "unsave"
     UP = "up"
     DOWN = "down"
+    UNRATE = "unrate"  # take back an up or down rating
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 I/O rule: every SQL statement in paperfeed lives under `paperfeed.store`, always with parameter
 binding. Each concern has its own repository object on `Store`: `items`, `sources`, `vectors`,
-`reading`, `digests`. Writers keep connections short so a search or a mark from another process
-waits at most a moment (see connection.connect).
+`reading`, `digests`, `browse` (read-only queries for the reading room). Writers keep connections
+short so a search or a mark from another process waits at most a moment (see connection.connect).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from types import TracebackType
 import duckdb
 
 from paperfeed.settings import LOCK_WAIT_SECONDS
+from paperfeed.store.browse import BrowseRepo
 from paperfeed.store.connection import (
     applied_migrations,
     connect,
@@ -41,6 +42,7 @@ class Store:
         self.vectors = VectorRepo(conn)
         self.reading = ReadingRepo(conn)
         self.digests = DigestRepo(conn)
+        self.browse = BrowseRepo(conn)
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> Store:

@@ -23,6 +23,7 @@ _APPLY = {
     MarkAction.UNSAVE: "UPDATE marks SET saved_at = NULL, updated_at = $2 WHERE item_id = $1",
     MarkAction.UP: "UPDATE marks SET rating = 1, updated_at = $2 WHERE item_id = $1",
     MarkAction.DOWN: "UPDATE marks SET rating = -1, updated_at = $2 WHERE item_id = $1",
+    MarkAction.UNRATE: "UPDATE marks SET rating = NULL, updated_at = $2 WHERE item_id = $1",
 }
 
 
