@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "search_cmds",
     "serve_cmds",
     "sources_cmds",
+    "web_cmds",
 )
 # Commands imported alone, for speed; a name missing here still works (everything is imported).
 FAST_COMMANDS = {"search": "search_cmds", "similar": "search_cmds", "reindex": "search_cmds"}

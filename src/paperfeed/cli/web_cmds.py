@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from paperfeed.cli.app import App, main, pass_app
+from paperfeed.cli.app import main, pass_paperfeed
+from paperfeed.library import Paperfeed
 
 
 @main.command()
@@ -17,8 +18,8 @@ from paperfeed.cli.app import App, main, pass_app
 )
 @click.option("--token", help="Secret every request must carry (required off loopback).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in your browser.")
-@pass_app
-def web(app: App, port: int, host: str, token: str | None, open_browser: bool) -> None:
+@pass_paperfeed
+def web(pf: Paperfeed, port: int, host: str, token: str | None, open_browser: bool) -> None:
     """Serve the reading room: this week's digest, search, a paper's page with similar items,
     one-click marks, the reading list, progress charts and source health.
 
@@ -35,6 +36,6 @@ def web(app: App, port: int, host: str, token: str | None, open_browser: bool) -
     from paperfeed.web.safety import check_bind
 
     check_bind(host, token)  # before loading anything: a refused start is instant
-    room = Room(app.settings, app.config if app.settings.config_path.exists() else None)
+    room = Room(pf.settings, pf.config if pf.has_config else None)
     click.echo(f"paperfeed reading room on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     serve(room, host, port, token, open_browser)

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from paperfeed.digest.markdown import plain
+from paperfeed.digest.markdown import plain, safe_url
 from paperfeed.errors import NotFound, PaperfeedError, StoreBusy
 from paperfeed.search.hybrid import Filters
 from paperfeed.web import cards
@@ -77,7 +77,7 @@ class _Pages:
         area = params.get("area") or None
         found: list[cards.Card] = []
         if query:
-            hits, items, marks = self.room.search(query, filters, area)
+            hits, items, marks = self.room.search_page(query, filters, area)
             found = [cards.card(items[h.id], marks.get(h.id), score=h.score) for h in hits]
         return self.render(
             request,
@@ -86,8 +86,8 @@ class _Pages:
             filters=filters,
             area=area,
             results=found,
-            areas=[a.name for a in self.room.config.focus_areas],
-            sources=[s.name for s in self.room.config.sources],
+            areas=[a.name for a in self.room.config.focus_areas] if self.room.has_config else [],
+            sources=[s.name for s in self.room.config.sources] if self.room.has_config else [],
         )
 
     def paper(self, request: Request) -> Response:
@@ -102,9 +102,7 @@ class _Pages:
             authors=[plain(a, 100) for a in item.authors],
             pdf=cards.pdf_url(item),
             similar=[cards.card(i, page.marks.get(i.id), score=h.score) for h, i in page.similar],
-            posts=[
-                cards.Link(cards.plain(p.title, 200), cards.safe_url(p.url)) for p in page.posts
-            ],
+            posts=[cards.Link(plain(p.title, 200), safe_url(p.url)) for p in page.posts],
             areas=page.areas,
         )
 
@@ -136,7 +134,7 @@ class _Pages:
             raise HTTPException(404, f"no mark action {action!r}")
         item_id = int(request.path_params["item_id"])
         form = await _form(request)
-        outcome = await _in_thread(self.room.mark, item_id, action)
+        outcome = await _in_thread(self.room.mark_item, item_id, action)
         if request.headers.get("hx-request") != "true":
             return RedirectResponse(_back(str(form.get("next", ""))), status_code=303)
         state = cards.MarkState.of(item_id, outcome.mark)

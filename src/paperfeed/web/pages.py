@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paperfeed.errors import NotFound
 
 if TYPE_CHECKING:
     from paperfeed.digest.build import Digest
     from paperfeed.search.hybrid import Hit
-    from paperfeed.store.digests import DigestSummary
     from paperfeed.store.items import StoredItem
     from paperfeed.store.reading import Mark
 
@@ -56,7 +55,7 @@ class Progress:
     weeks: list[str]  # the last PROGRESS_WEEKS ISO weeks, oldest first
     read: dict[str, list[int]]  # area -> items read in each of `weeks`
     goals: dict[str, int | None]
-    digests: list[DigestSummary]
+    digests: list[dict[str, Any]]  # `stats` rows: period, items, read, saved
 
 
 def iso_week_window(period: str) -> tuple[datetime, datetime]:
