@@ -29,7 +29,7 @@ def test_this_week_is_the_digest_and_is_rebuilt_after_a_mark(tmp_path: Path) -> 
     assert {s.focus_area for s in first.digest.sections} == {"NLP", "Vision"}
     assert len(first.digest.entries) >= 5
     assert room.week().digest is first.digest  # nothing changed: the same digest
-    room.mark(first.digest.entries[0].item.id, "read")
+    room.mark_item(first.digest.entries[0].item.id, "read")
     assert room.week().digest is not first.digest  # a mark moves the ranking: built again
 
 
@@ -57,8 +57,8 @@ def test_a_paper_page_has_similar_items_areas_and_the_posts_that_link_to_it(
 def test_reading_list_and_progress_count_what_was_marked(tmp_path: Path) -> None:
     room = room_of(make_home(tmp_path))
     for item_id in (1, 3, 5):  # language-model papers: area NLP by keyword
-        room.mark(item_id, "read")
-    room.mark(2, "save")
+        room.mark_item(item_id, "read")
+    room.mark_item(2, "save")
     saved, by_week, _ = room.reading()
     assert [i.id for i in saved] == [2]
     assert [(w, sorted(i.id for i in items)) for w, items in by_week] == [
@@ -72,9 +72,9 @@ def test_reading_list_and_progress_count_what_was_marked(tmp_path: Path) -> None
 
 def test_undo_buttons_follow_the_marks(tmp_path: Path) -> None:
     room = room_of(make_home(tmp_path))
-    state = cards.MarkState.of(4, room.mark(4, "up").mark)
+    state = cards.MarkState.of(4, room.mark_item(4, "up").mark)
     assert [b.label for b in state.buttons] == ["Read", "Save", "Undo rating"]
-    state = cards.MarkState.of(4, room.mark(4, "unrate").mark)
+    state = cards.MarkState.of(4, room.mark_item(4, "unrate").mark)
     assert [b.label for b in state.buttons] == ["Read", "Save", "Rate up", "Not for me"]
 
 

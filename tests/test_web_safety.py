@@ -161,7 +161,7 @@ def test_marks_made_while_another_process_holds_the_database_are_queued_then_app
         assert page.status_code == 503 and "database busy" in page.text
     finally:
         holder.communicate(b"release\n", timeout=30)
-    assert room.flush_pending() == 3
+    assert room.flush_pending() is True
     assert {i for i, m in marks_in(home).items() if m.read_at} == {1, 2, 3}
 
 

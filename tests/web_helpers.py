@@ -78,7 +78,7 @@ def make_home(
 
 
 def room_of(settings: Settings) -> Room:
-    return Room(settings, encoder=HashingEmbedder().query)
+    return Room(settings, query_encoder=HashingEmbedder().query)
 
 
 def client_of(room: Room, policy: Policy | None = None) -> tuple[TestClient, Policy]:
