@@ -18,8 +18,8 @@ from pathlib import Path
 from paperfeed.store import Store
 
 IDLE_CLOSE = 1.0
-MAX_HOLD = 3.0
-GAP = 1.0
+MAX_HOLD = 5.0
+GAP = 0.6
 
 
 class SharedReader:

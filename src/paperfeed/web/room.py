@@ -1,7 +1,7 @@
 """`Room`: the library object (`paperfeed.Paperfeed`) as a long-running server needs it.
 
 Every page calls Paperfeed's verbs; a Room only changes how it holds things between requests:
-- pages share one read-only store handle, let go when idle or held long (`web.reader`: a held
+- pages share one read-only store handle, let go when idle or held 5 s (`web.reader`: a held
   handle keeps `ingest` from writing); a write releases it first (DuckDB refuses a read-only and
   a writable handle on one file in one process), and calls are serialised by one lock;
 - the indexes are kept, and checked against DuckDB again only when the database file changed;
@@ -73,6 +73,7 @@ class Room(Paperfeed):
         self._indexes: Indexes | None = None
         self._digests: dict[str | None, tuple[tuple[int, ...], datetime, Digest]] = {}
         self._area_vectors: np.ndarray | None = None
+        self._weeks_seen: tuple[tuple[tuple[int, ...], int], list[tuple[str, int]]] | None = None
         self._busy_until = 0.0  # time.monotonic() before which the file is taken to be busy
 
     # ------------------------------------------------------------ holding things
@@ -95,6 +96,13 @@ class Room(Paperfeed):
             self._indexes = super().indexes(store, rebuild=rebuild)
             self._stamp_seen = stamp
         return self._indexes
+
+    def weeks(self, limit: int = 12) -> list[tuple[str, int]]:
+        """The picker's weeks, counted again only when the database file changed."""
+        key = (self.stamp(), limit)
+        if self._weeks_seen is None or self._weeks_seen[0] != key:
+            self._weeks_seen = (key, super().weeks(limit))
+        return list(self._weeks_seen[1])
 
     def stamp(self) -> tuple[int, ...]:
         """Changes whenever DuckDB writes the file (or its WAL)."""
