@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from paperfeed.errors import NotFound
 
 if TYPE_CHECKING:
-    from paperfeed.digest.build import Digest
+    from paperfeed.digest.model import Digest
     from paperfeed.search.hybrid import Hit
     from paperfeed.store.items import StoredItem
     from paperfeed.store.reading import Mark

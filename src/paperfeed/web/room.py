@@ -39,10 +39,10 @@ from paperfeed.web.pages import (
 from paperfeed.web.reader import SharedReader
 
 if TYPE_CHECKING:
-    from paperfeed.digest.build import Digest
+    from paperfeed.digest.model import Digest
     from paperfeed.marks import MarkOutcome as LibraryMarkOutcome
+    from paperfeed.search.files import Indexes
     from paperfeed.search.hybrid import Filters, Hit
-    from paperfeed.search.vectors import Indexes
     from paperfeed.store import Store
     from paperfeed.store.items import StoredItem
     from paperfeed.store.reading import Mark
@@ -183,7 +183,7 @@ class Room(Paperfeed):
         return WeekPage(digest, self.marks(), self.weeks(PROGRESS_WEEKS), period)
 
     def _digest(self, period: str | None, now: datetime) -> Digest:
-        from paperfeed.digest.run import DigestOptions
+        from paperfeed.digest.model import DigestOptions
 
         start, end = iso_week_window(period) if period else (now - timedelta(days=7), now)
         return self.digest(DigestOptions(start, end), dry_run=True).digest
@@ -239,7 +239,7 @@ class Room(Paperfeed):
         ]
 
     def _focus_vectors(self) -> np.ndarray:
-        from paperfeed.digest.run import encode_areas
+        from paperfeed.digest.gather import encode_areas
 
         with self._lock:
             if self._area_vectors is None:
