@@ -3,9 +3,9 @@
 Opening the 65k-paper file costs 30-95 ms (connect, migration check), most of a page's budget,
 so consecutive pages share one read-only handle. But while any handle is open, another process
 (an ingest, `paperfeed read`) cannot write; those retry every 0.5 s at most. So the handle is
-closed IDLE_CLOSE after its last use, and after MAX_HOLD of continuous use it is closed and not
-kept again for GAP (pages then open and close their own, as without sharing): a waiting writer
-always gets a turn within about MAX_HOLD + its retry interval.
+closed IDLE_CLOSE after its last use, and after MAX_HOLD of continuous use it is closed and pages
+wait GAP before opening it again (GAP is longer than a writer's longest retry interval): a
+waiting writer always gets the file within about MAX_HOLD + GAP.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from paperfeed.store import Store
 
 IDLE_CLOSE = 1.0
 MAX_HOLD = 5.0
-GAP = 0.6
+GAP = 0.75
 
 
 class SharedReader:
@@ -38,10 +38,9 @@ class SharedReader:
         if self._store is not None and now - self._opened_at > MAX_HOLD:
             self.release()
             self._no_keep_until = now + GAP
-        if now < self._no_keep_until:
-            with Store.open(self.path, read_only=True, wait=wait) as store:
-                yield store
-            return
+        if now < self._no_keep_until:  # the writers' turn: the file stays free until it ends
+            time.sleep(self._no_keep_until - now)
+            now = time.monotonic()
         if self._store is None:
             self._store = Store.open(self.path, read_only=True, wait=wait)
             self._opened_at = now
