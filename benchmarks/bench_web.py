@@ -22,7 +22,9 @@ import platform
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _machine import cpu_model
@@ -64,6 +66,15 @@ def _time(client: httpx.Client, path: str) -> float:
     if answer.status_code != 200:
         raise SystemExit(f"{path}: HTTP {answer.status_code}: {answer.text[:200]}")
     return elapsed
+
+
+def _calls(func: Callable[[Any], object], args: list[Any]) -> list[float]:
+    times = []
+    for arg in args:
+        started = time.perf_counter()
+        func(arg)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def _report(name: str, times: list[float], target: float) -> None:
@@ -111,6 +122,13 @@ def main() -> None:
                 _time(client, paths[0])  # warm each page once
             for name, (paths, target) in pages.items():
                 _report(name, [_time(client, p) for p in paths], target)
+        # the same work without HTTP, templates or the Guard, in the same run: what the web adds
+        queries = (QUERIES * 5)[: args.rounds]
+        _report(
+            "  library search + encoding alone", _calls(room.search, queries), 100.0
+        )  # k=10 as the page
+        _report("  query encoding alone", _calls(room.query_encoder, queries), 100.0)
+        _report("  Room.paper alone", _calls(room.paper, papers), 100.0)
     finally:
         running.stop()
     print(f"load after: {os.getloadavg()}")

@@ -189,7 +189,7 @@ class Room(Paperfeed):
         return self.digest(DigestOptions(start, end), dry_run=True).digest
 
     def search_page(
-        self, query: str, filters: Filters, area: str | None = None, k: int = 20
+        self, query: str, filters: Filters, area: str | None = None, k: int = 10
     ) -> tuple[list[Hit], dict[int, StoredItem], dict[int, Mark]]:
         """`search` with its filters, plus the focus area of `list --area`."""
         hits = self.search(query, k * 5 if area else k, filters)
