@@ -446,6 +446,7 @@ class Paperfeed:
         self._config = None  # sources.yaml changed: read it again on next use
         return report
 
+
 def _newest_first(times: dict[int, datetime | None]) -> list[tuple[int, datetime]]:
     dated = [(i, t) for i, t in times.items() if t is not None]
     return sorted(dated, key=lambda pair: pair[1], reverse=True)
