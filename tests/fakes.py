@@ -89,3 +89,24 @@ class EmbedderFactory:
         embedder = HashingEmbedder(model_name, self.dim)
         self.embedders.append(embedder)
         return embedder
+
+
+@dataclass
+class Recorder:
+    """A `paperfeed.progress.Progress` that remembers every call, for tests of what is reported."""
+
+    phases: list[tuple[str, int | None]] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+
+    def start(self, phase: str, total: int | None = None, unit: str = "items") -> None:
+        self.phases.append((phase, total))
+
+    def advance(self, done: int, total: int | None = None, note: str = "") -> None:
+        self.done.append(done)
+        if note:
+            self.notes.append(note)
+
+    def finish(self, summary: str) -> None:
+        self.summaries.append(summary)

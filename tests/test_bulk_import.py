@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import shared_path
+from fakes import Recorder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -161,10 +162,12 @@ def test_import_counts_bad_lines_and_reimport_adds_nothing(
 ) -> None:
     path = write_jsonl(tmp_path / name, compress=compress)
     store = Store.memory()
-    done: list[int] = []
-    first = import_arxiv_metadata(store, path, batch_size=2, progress=done.append)
+    progress = Recorder()
+    first = import_arxiv_metadata(store, path, batch_size=2, progress=progress)
     assert (first.read, first.new, first.bad_lines) == (len(RECORDS), GOOD_PAPERS, len(BAD_LINES))
-    assert sum(done) == len(RECORDS) + len(BAD_LINES)
+    assert progress.phases == [("importing", path.stat().st_size)]
+    assert progress.done[-1] == path.stat().st_size and progress.done == sorted(progress.done)
+    assert progress.summaries == [f"{len(RECORDS)} papers, {GOOD_PAPERS} new, 5 bad lines"]
     assert store.items.count() == GOOD_PAPERS
     assert store.items.count_by_source() == {SOURCE_NAME: GOOD_PAPERS}
     again = import_arxiv_metadata(store, path, batch_size=3)
@@ -187,11 +190,13 @@ def test_cli_import_json_report(tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["--home", str(home), "import", "arxiv-metadata", str(path), "--json"]
     first = runner.invoke(main, [*args, "--batch-size", "2"])
-    assert first.exit_code == 0, first.output
+    # 5 of these 9 lines are not papers: the report still comes, the good papers are kept,
+    # and the exit status says the file looks wrong
+    assert first.exit_code == 1 and "not arXiv papers" in first.stderr, first.output
     report = json.loads(first.stdout)
     assert (report["new"], report["bad_lines"]) == (GOOD_PAPERS, len(BAD_LINES))
     second = runner.invoke(main, args)
-    assert second.exit_code == 0 and json.loads(second.stdout)["new"] == 0
+    assert json.loads(second.stdout)["new"] == 0
     with Store.open(home / "paperfeed.duckdb", read_only=True) as store:
         assert store.items.count() == GOOD_PAPERS
 
@@ -251,3 +256,21 @@ def test_a_broken_gzip_is_a_one_line_error(tmp_path: Path, kind: str) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "unreadable gzip" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_an_rss_file_given_as_metadata_exits_non_zero(tmp_path: Path) -> None:
+    from paperfeed.cli import main
+
+    rss = tmp_path / "feed.xml"
+    entries = "".join(
+        f"  <item><title>Post {n}</title><link>https://blog.example/{n}</link></item>\n"
+        for n in range(40)
+    )
+    rss.write_text(
+        f'<?xml version="1.0"?>\n<rss version="2.0"><channel>\n{entries}</channel></rss>\n'
+    )
+    result = CliRunner().invoke(
+        main, ["--home", str(tmp_path / "h"), "import", "arxiv-metadata", str(rss)]
+    )
+    assert result.exit_code == 1
+    assert "43 of 43 lines" in result.stderr and "not arXiv papers" in result.stderr

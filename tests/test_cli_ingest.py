@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -81,11 +83,30 @@ def test_bad_config_exits_1_with_one_line(tmp_path: Path) -> None:
 def test_unknown_source_name_is_a_clear_error(tmp_path: Path) -> None:
     settings = write_config(tmp_path, [feed_source("colah", "https://colah.github.io/rss.xml")])
     result = _invoke(settings, "ingest", "--source", "nope")
-    assert result.exit_code == 1
-    assert "unknown source 'nope'" in result.output
+    assert result.exit_code == 2
+    assert "no source 'nope'; known: 'colah'" in result.output
 
 
-def test_status_json_reports_items_and_every_source(
+def test_ingest_source_takes_a_case_insensitive_name_and_refuses_a_disabled_one(
+    tmp_path: Path, factory: EmbedderFactory
+) -> None:
+    with FixtureServer() as srv:
+        srv.routes["/colah"] = static(shared_path(COLAH).read_bytes())
+        settings = write_config(
+            tmp_path,
+            [
+                feed_source("Colah Blog", srv.url("/colah")),
+                feed_source("Quiet", srv.url("/colah"), enabled=False),
+            ],
+        )
+        fetched = _invoke(settings, "ingest", "--source", "colah blog", "--json")
+        refused = _invoke(settings, "ingest", "--source", "Quiet")
+    assert fetched.exit_code == 0, fetched.output
+    assert [s["name"] for s in json.loads(fetched.stdout)["sources"]] == ["Colah Blog"]
+    assert refused.exit_code == 1 and "'Quiet' is `enabled: false`" in refused.stderr
+
+
+def test_status_json_sums_up_and_names_the_sources_needing_attention(
     tmp_path: Path, factory: EmbedderFactory
 ) -> None:
     with FixtureServer() as srv:
@@ -100,19 +121,13 @@ def test_status_json_reports_items_and_every_source(
 
     assert result.exit_code == 0, result.output
     state = json.loads(result.output)
-    by_name = {s["name"]: s for s in state["sources"]}
-    assert state["items"] == by_name["colah"]["items"] > 0
-    assert set(by_name["gone"]) == {
-        "name",
-        "type",
-        "items",
-        "last_ok",
-        "last_error",
-        "consecutive_failures",
-        "disabled",
-    }
-    assert by_name["gone"]["disabled"] is True
-    assert by_name["colah"]["last_ok"] is not None
+    assert state["items"] > 0 and state["embedded"] == 0
+    assert state["sources"] == {"total": 2, "ok": 1, "failing": 0, "disabled": 1, "off": 0}
+    assert [row["name"] for row in state["attention"]] == ["gone"]
+    assert datetime.fromisoformat(state["last_ingest"]).tzinfo is not None
+    text = _invoke(settings, "status").stdout
+    assert re.search(r"last fetch \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \((just now|\d+ min ago)\)", text)
+    assert "  gone: disabled: " in text
 
 
 def test_list_rejects_an_unknown_area_with_a_hint(tmp_path: Path) -> None:
@@ -122,7 +137,7 @@ def test_list_rejects_an_unknown_area_with_a_hint(tmp_path: Path) -> None:
         focus_areas=[{"name": "NLP & LLMs", "description": "language models"}],
     )
     result = _invoke(settings, "list", "--area", "NLP")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "did you mean 'NLP & LLMs'" in result.output
     assert _invoke(settings, "list", "--area", "NLP & LLMs").exit_code == 0
 
@@ -144,3 +159,4 @@ def test_digest_without_focus_areas_still_renders(
     assert result.exit_code == 0, result.output
     assert "## Needs attention" in result.output
     assert "## Blog and newsletter highlights" in result.output
+    assert result.stderr.startswith("warning: ") and "has no focus_areas" in result.stderr

@@ -127,19 +127,21 @@ def test_enable_clears_disabled_state(home: Path, config: Path) -> None:
     assert (state.disabled, state.consecutive_failures) == (False, 0)
 
 
-def test_enable_warns_when_the_config_turns_it_off(home: Path, config: Path) -> None:
-    code, _, err = run(home, config, "sources", "enable", "Quiet")
+def test_enable_says_the_config_keeps_it_off(home: Path, config: Path) -> None:
+    code, out, _ = run(home, config, "sources", "enable", "quiet")
     assert code == 0
     line = CONFIG.splitlines().index("  - name: Quiet") + 1
-    assert err.startswith(f"note: {config}:{line}: 'Quiet' is still `enabled: false`")
+    assert "it will be fetched" not in out
+    assert out.strip() == (
+        f"cleared the failure state of Quiet, but it stays off: {config}:{line} has "
+        "`enabled: false` (set it to true to fetch this source)"
+    )
 
 
 def test_enable_unknown_name_is_a_one_line_error(home: Path, config: Path) -> None:
     code, out, err = run(home, config, "sources", "enable", "Paper")
     assert code != 0 and out == ""
-    assert err.strip().splitlines() == [
-        f"error: {config}: sources: unknown source 'Paper' (did you mean 'Papers'?)"
-    ]
+    assert err.strip().splitlines() == ["error: no source 'Paper' (did you mean 'Papers'?)"]
 
 
 def test_bad_config_is_reported_with_line(home: Path, tmp_path: Path) -> None:
@@ -199,3 +201,30 @@ def test_every_command_has_an_example(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and "paperfeed sources" in result.output
+
+
+def test_bulk_imported_papers_count_under_their_category_source(home: Path, tmp_path: Path) -> None:
+    from paperfeed.ingest.bulk import SOURCE_NAME
+    from paperfeed.records import Item
+
+    config = tmp_path / "arxiv.yaml"
+    config.write_text(
+        "sources:\n  - {name: arXiv cs.LG, type: arxiv, categories: [cs.LG]}\n"
+        "  - {name: arXiv cs.CV, type: arxiv, categories: [cs.CV]}\n"
+    )
+    papers = [
+        Item(title=f"p{n}", arxiv_id=f"2501.{n:05d}", categories=(cat,), kind="paper")
+        for n, cat in enumerate(["cs.LG", "cs.LG", "cs.CV", "math.OC"])
+    ]
+    with Store.open(home / "paperfeed.duckdb") as store:
+        store.items.upsert(papers, SOURCE_NAME)
+    code, out, _ = run(home, config, "sources", "--json")
+    assert code == 0
+    counts = {row["name"]: (row["type"], row["items"]) for row in json.loads(out)}
+    assert counts == {
+        "arXiv cs.LG": ("arxiv", 2),
+        "arXiv cs.CV": ("arxiv", 1),
+        SOURCE_NAME: ("bulk", 4),
+    }
+    code, text, _ = run(home, config, "sources")
+    assert f"{SOURCE_NAME}  bulk       4  arXiv bulk import" in text

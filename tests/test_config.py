@@ -113,6 +113,38 @@ BAD_CONFIGS = [
         "not an arXiv category",
     ),
     (
+        "arxiv-category-not-in-the-taxonomy",
+        "sources:\n  - name: a\n    type: arxiv\n    categories:\n      - cs.LLM  # <-\n",
+        "sources[0].categories[0]",
+        "'cs.LLM' is not an arXiv category (did you mean",
+    ),
+    (
+        "arxiv-category-in-the-wrong-case",
+        "sources:\n  - name: a\n    type: arxiv\n    categories: [cs.lg]  # <-\n",
+        "sources[0].categories[0]",
+        "did you mean 'cs.LG'?",
+    ),
+    (
+        "loopback-feed-without-allow-private",
+        "sources:\n  - name: a\n    type: feed\n    url: http://127.0.0.1:8000/feed.xml  # <-\n",
+        "sources[0].url",
+        "allow_private: true",
+    ),
+    (
+        "private-arxiv-mirror-without-allow-private",
+        "sources:\n  - name: a\n    type: arxiv\n    categories: [cs.LG]\n"
+        "    base_url: http://10.0.0.5/api/query  # <-\n",
+        "sources[0].base_url",
+        "private or loopback address",
+    ),
+    (
+        "localhost-page-without-allow-private",
+        "sources:\n  - name: a\n    type: html\n    url: http://localhost:8080/  # <-\n"
+        "    selectors: {item: li, title: h2}\n",
+        "sources[0].url",
+        "allow_private: true",
+    ),
+    (
         "page-size-too-big",
         "sources:\n  - name: a\n    type: arxiv\n    categories: [cs.LG]\n"
         "    page_size: 5000  # <-\n",
@@ -341,7 +373,7 @@ def test_type_options_are_kept() -> None:
     text = (
         "sources:\n  - name: q\n    type: arxiv\n    query: retrieval augmented generation\n"
         "    page_size: 100\n    max_results: 3000\n    lookback_days: 3\n"
-        "    base_url: http://127.0.0.1:8080/api/query\n"
+        "    base_url: http://127.0.0.1:8080/api/query\n    allow_private: true\n"
         "  - name: h\n    type: html\n    url: https://x.org/\n    allow_private: true\n"
         "    selectors: {item: li.post, title: h2, link: a, date: time}\n"
     )

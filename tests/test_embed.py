@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fakes import EmbedderFactory, HashingEmbedder
+from fakes import EmbedderFactory, HashingEmbedder, Recorder
 
 import paperfeed.embed.embedder as embed
 from paperfeed.cli import main
@@ -135,15 +135,15 @@ def test_crash_mid_run_keeps_earlier_batches(settings: Settings) -> None:
 
 def test_progress_reports_each_batch(settings: Settings) -> None:
     add(settings, [paper(i) for i in range(5)])
-    seen: list[tuple[int, int]] = []
+    progress = Recorder()
     embed_pending(
-        settings,
-        "fake-a",
-        embedder=HashingEmbedder("fake-a"),
-        batch_size=2,
-        progress=lambda done, total: seen.append((done, total)),
+        settings, "fake-a", embedder=HashingEmbedder("fake-a"), batch_size=2, progress=progress
     )
-    assert seen == [(2, 5), (4, 5), (5, 5)]
+    assert progress.phases == [("embedding", 5)] and progress.done == [2, 4, 5]
+    assert progress.summaries[0].startswith("5 items with fake-a")
+    again = Recorder()
+    embed_pending(settings, "fake-a", embedder=HashingEmbedder("fake-a"), progress=again)
+    assert again.summaries == ["nothing new (5 up to date)"]
 
 
 def test_cli_embed_json_then_nothing_new(tmp_path: Path, factory: EmbedderFactory) -> None:

@@ -100,10 +100,21 @@ def test_exact_model_name_found_by_bm25_missed_by_dense_is_surfaced(world) -> No
     assert hits[0].id == ids["needle"]
 
 
-def test_dense_only_results_still_come_back_without_keyword_overlap(world) -> None:
+def test_dense_only_results_come_back_above_the_floor(world) -> None:
     store, indexes, _ = world
-    hits = sx.search(store, indexes, encoder().query, "zzzunseenword", k=5)
+    no_floor = sx.Fusion(dense_floor=-1.0)
+    hits = sx.search(store, indexes, encoder().query, "zzzunseenword", 5, fusion=no_floor)
     assert len(hits) == 5  # no BM25 match at all: dense candidates still ranked
+
+
+def test_a_query_nothing_names_nor_resembles_matches_nothing(world) -> None:
+    store, indexes, _ = world
+    vector = encoder().query("zzzunseenword")
+    best = float(np.max(indexes.vectors.scores(vector)))
+    above = sx.Fusion(dense_floor=best + 1e-3)
+    assert sx.search(store, indexes, encoder().query, "zzzunseenword", 5, fusion=above) == []
+    at_best = sx.Fusion(dense_floor=best - 1e-3)
+    assert len(sx.search(store, indexes, encoder().query, "zzzunseenword", 5, fusion=at_best)) == 1
 
 
 # ---------------------------------------------------------------- filters and similar
@@ -143,7 +154,7 @@ def test_tag_filter_uses_source_tags(world) -> None:
         "transformer attention",
         20,
         sx.Filters(tag="papers"),
-        tags_of=lambda s: tags.get(s, ()),
+        sx.Context(tags_of=lambda item: tags.get(item.sources[0], ())),
     )
     assert [h.sources for h in hits] == [("arxiv",)]
 
@@ -184,21 +195,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cli_search_json_shape(home: Path) -> None:
-    result = CliRunner().invoke(main, ["search", "Qwen2.5-7B-Instruct", "-k", "3", "--json"])
+    result = CliRunner().invoke(main, ["search", "Qwen2.5-7B-Instruct study", "-k", "3", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert len(rows) == 3
-    assert all(
-        set(r) == {"id", "arxiv_id", "title", "url", "source", "published", "score", "read"}
-        for r in rows
-    )
+    keys = {"id", "arxiv_id", "title", "url", "source", "sources", "published", "score", "read"}
+    assert all(set(r) == keys | {"saved", "snippet"} for r in rows)
     assert rows[0]["title"] == NEEDLE.title and rows[0]["read"] is False
 
 
 def test_cli_similar_by_arxiv_id_and_text_output(home: Path) -> None:
     result = CliRunner().invoke(main, ["similar", "1706.03762v1", "-k", "2"])
     assert result.exit_code == 0, result.output
-    assert len(result.output.strip().splitlines()) == 2
+    header, columns, *rows = result.output.strip().splitlines()
+    assert header == "2 matches like 1706.03762v1" and columns.split()[:3] == ["id", "RS", "score"]
+    assert len([r for r in rows if not r.startswith(" " * 18)]) == 2  # the rest are snippets
 
 
 def test_cli_similar_unknown_is_one_line_error(home: Path) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from paperfeed.addresses import names_private_host
 from paperfeed.errors import ConfigError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
@@ -71,6 +72,25 @@ class Config:
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
 
+    def sources_of(self, stored: Iterable[str], categories: Iterable[str]) -> tuple[str, ...]:
+        """The sources an item counts under: those that stored it, then every arXiv source
+        naming one of its categories, whatever path (API, bulk import) brought it in."""
+        cats = set(categories)
+        by_category = [s.name for s in self.sources if cats.intersection(s.categories)]
+        return tuple(dict.fromkeys([*stored, *by_category]))
+
+    def tags_of(self, sources: Iterable[str], categories: Iterable[str]) -> set[str]:
+        """An item's tags: those of its sources in sources.yaml, and its arXiv categories."""
+        tags = set(categories)
+        for name in sources:
+            found = self.source(name)
+            if found is not None:
+                tags.update(found.tags)
+        return tags
+
+    def area_keywords(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(a.name, tuple(a.keywords)) for a in self.focus_areas]
+
 
 # ---------------------------------------------------------------- schema
 
@@ -124,7 +144,7 @@ def _source(reader: NodeReader, node: yaml.Node, path: str) -> SourceConfig:
         problem = f"must be {choices}{suggest(kind, names)}"
         raise reader.error(type_node, entry.key("type"), problem)
     _check_type_keys(entry, kind, types[kind].options)
-    return SourceConfig(
+    source = SourceConfig(
         name=reader.text(entry.require("name"), entry.key("name")),
         type=kind,
         tags=entry.optional("tags", reader.text_list, ()),
@@ -134,6 +154,22 @@ def _source(reader: NodeReader, node: yaml.Node, path: str) -> SourceConfig:
         line=node.start_mark.line + 1,
         **types[kind].read(entry),
     )
+    if not source.allow_private:
+        _refuse_private(entry)
+    return source
+
+
+def _refuse_private(entry: NodeMap) -> None:
+    """A URL naming this machine or a private network is refused at load, not at the first
+    ingest: the learner opts in with `allow_private: true` (a local mirror, a test server)."""
+    for key in ("url", "base_url"):
+        node = entry.get(key)
+        if node is not None and names_private_host(str(node.value)):
+            problem = (
+                "names a private or loopback address; add `allow_private: true` to this "
+                "source to fetch it anyway"
+            )
+            raise entry.reader.error(node, entry.key(key), problem)
 
 
 def _check_type_keys(entry: NodeMap, kind: str, options: tuple[str, ...]) -> None:

@@ -4,6 +4,9 @@ PaperfeedError                 one-line message, shown by the CLI with a non-zer
 ├── ConfigError                sources.yaml is missing, unsafe or invalid (names file, line, key)
 ├── StoreBusy                  another process holds the DuckDB file for longer than we wait
 ├── NotFound                   an id, arXiv id or URL that matches no item
+├── UnknownName                a source, tag or focus area name that sources.yaml lacks (exit 2)
+├── UsageError                 a request that makes no sense, e.g. an empty query (exit 2)
+├── NotPapers                  a bulk file whose lines are mostly not arXiv papers
 ├── ModelError                 the embedding model cannot be loaded
 ├── SourceError                one source failed; recorded on the source, never fatal to a run
 │   ├── ParseError             the body could not be parsed into items
@@ -47,6 +50,18 @@ class StoreError(PaperfeedError):
 
 
 class NotFound(PaperfeedError):
+    pass
+
+
+class UnknownName(PaperfeedError):
+    exit_code = 2  # a usage error, as click's own
+
+
+class UsageError(PaperfeedError):
+    exit_code = 2
+
+
+class NotPapers(PaperfeedError):
     pass
 
 

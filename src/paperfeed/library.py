@@ -15,15 +15,16 @@ object and running `similar` stay light (no httpx, torch or the ranker).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paperfeed.config import DEFAULT_MODEL, Config, SourceConfig, load_config
-from paperfeed.errors import ConfigError, PaperfeedError
+from paperfeed.errors import PaperfeedError, UsageError
+from paperfeed.progress import SILENT, Progress
 from paperfeed.settings import Settings
 
 if TYPE_CHECKING:
@@ -134,10 +135,9 @@ class Paperfeed:
         only: Sequence[str] = (),
         *,
         embed: bool = True,
-        progress: bool = False,
+        progress: Progress = SILENT,
         http: HttpClient | None = None,
         retry: RetryPolicy | None = None,
-        on_collected: Callable[[SourceResult], None] | None = None,
     ) -> IngestReport:
         """Fetch every enabled source (or `only` these), store what is new, then (unless
         `embed` is off) embed it and refresh the indexes. A failing source is recorded in the
@@ -151,7 +151,7 @@ class Paperfeed:
             only=only,
             http=http,
             retry=retry or RetryPolicy(),
-            on_collected=on_collected,
+            progress=progress,
         )
         if not embed:
             return report
@@ -175,7 +175,7 @@ class Paperfeed:
         summaries = store_results(self.settings, results, now)
         return IngestReport(summaries, offline=looks_offline(results))
 
-    def refresh(self, *, progress: bool = False) -> int:
+    def refresh(self, *, progress: Progress = SILENT) -> int:
         """Embed what has no vector for the model yet, then bring the indexes up to date.
         Returns how many items were embedded (0 loads no model)."""
         from paperfeed.ingest.refresh import refresh_embeddings
@@ -189,7 +189,7 @@ class Paperfeed:
         *,
         model: str | None = None,
         batch_size: int = 256,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = SILENT,
     ) -> EmbedReport:
         """Embed items with no vector for `model` (default: the configured one) or whose text
         changed; the model is loaded only when something is pending."""
@@ -221,7 +221,7 @@ class Paperfeed:
         path: Path,
         *,
         batch_size: int | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress = SILENT,
     ) -> ImportReport:
         """Import arXiv's metadata snapshot (JSON lines, .gz or plain); re-importing adds 0."""
         from paperfeed.ingest.bulk import DEFAULT_BATCH_SIZE, import_arxiv_metadata
@@ -236,21 +236,47 @@ class Paperfeed:
     # ------------------------------------------------------------ search
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
-        """The k best items for a free-text query (dense + BM25, fused)."""
-        from paperfeed.search.hybrid import Filters, search
+        """The k best items for a free-text query (dense + BM25, fused); each names a query
+        word or is close enough in meaning. Unknown source, tag or area names raise
+        UnknownName; an empty query raises UsageError."""
+        from paperfeed.search.hybrid import Context, Filters, search
 
+        if not query.strip():
+            raise UsageError("the query is empty: give some words to search for")
         # the encoder loads before the database is opened: a reader holding the file keeps an
         # ingest from storing its results
         encode = self.query_encoder
+        config = self.config if self.has_config else None
         with self._searchable() as (store, indexes):
-            return search(store, indexes, encode, query, k, filters or Filters(), self._tags_of)
+            checked = self._checked(filters or Filters(), store)
+            context = Context.of(config, store)
+            return search(store, indexes, encode, query.strip(), k, checked, context)
 
-    def similar(self, ref: str | int, k: int = 10) -> list[Hit]:
+    def similar(self, ref: str | int, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """'More like this' for a stored item (short id, arXiv id, URL), the item left out."""
-        from paperfeed.search.hybrid import similar
+        from paperfeed.search.hybrid import Context, Filters, similar
 
+        config = self.config if self.has_config else None
         with self._searchable() as (store, indexes):
-            return similar(store, indexes, ref, k)
+            checked = self._checked(filters or Filters(), store)
+            context = Context.of(config, store)
+            return similar(store, indexes, ref, k, filters=checked, context=context)
+
+    def _checked(self, filters: Filters, store: Store) -> Filters:
+        """The filters with every typed name matched to a known one (UnknownName otherwise)."""
+        from paperfeed.names import resolve_name
+
+        sources = self.config.sources if self.has_config else ()
+        names: dict[str, Any] = {}
+        if filters.source:
+            known = {*store.items.count_by_source(), *(s.name for s in sources)}
+            names["source"] = resolve_name(filters.source, known, "source")
+        if filters.tag:
+            tags = store.items.categories().union(*(s.tags for s in sources))
+            names["tag"] = resolve_name(filters.tag, tags, "tag")
+        if filters.area:
+            names["area"] = self._check_area(filters.area)
+        return dataclasses.replace(filters, **names)
 
     @contextmanager
     def _searchable(self) -> Iterator[tuple[Store, Indexes]]:
@@ -261,12 +287,6 @@ class Paperfeed:
                     f"no embedded items for {self.model}: run `paperfeed embed` first"
                 )
             yield store, indexes
-
-    def _tags_of(self, source: str) -> Iterable[str]:
-        if not self.has_config:
-            return ()
-        found = self.config.source(source)
-        return found.tags if found else ()
 
     # ------------------------------------------------------------ the digest
 
@@ -295,8 +315,9 @@ class Paperfeed:
     # ------------------------------------------------------------ the reading loop
 
     def mark(self, refs: Sequence[str], action: MarkAction | str) -> MarkOutcome:
-        """Mark items (read, unread, save, unsave, up, down). Queued, never lost, when another
-        process holds the database; applied at the next writable open."""
+        """Mark items (read, unread, save, unsave, up, down, clear the rating). Queued, never
+        lost, when another process holds the database; applied at the next writable open.
+        NotFound names every unknown ref, and then nothing is marked."""
         from paperfeed.marks import mark
 
         return mark(self.settings, refs, action, datetime.now(UTC))
@@ -313,7 +334,7 @@ class Paperfeed:
         from paperfeed.marks import reading_list
 
         if area is not None:
-            self._check_area(area)
+            area = self._check_area(area)
         with self.store(read_only=True) as store:
             rows = reading_list(store, self._keyword_areas())
         return [
@@ -334,14 +355,11 @@ class Paperfeed:
         with self.store(read_only=True) as store:
             return reading_stats(store, keyword_areas, goals)
 
-    def _check_area(self, area: str) -> None:
-        names = [a.name for a in self.config.focus_areas]
-        if area not in names:
-            close = difflib.get_close_matches(area, names, n=1, cutoff=0.3)
-            hint = (
-                f" (did you mean {close[0]!r}?)" if close else f" (focus areas: {', '.join(names)})"
-            )
-            raise ConfigError(f"no focus area {area!r} in {self.settings.config_path}{hint}")
+    def _check_area(self, area: str) -> str:
+        from paperfeed.names import resolve_name
+
+        names = [a.name for a in self.config.focus_areas] if self.has_config else []
+        return resolve_name(area, names, "focus area")
 
     def _keyword_areas(self) -> KeywordAreas:
         if not self.has_config:
@@ -392,36 +410,57 @@ class Paperfeed:
     # ------------------------------------------------------------ sources
 
     def sources(self) -> Rows:
-        """One row per source in sources.yaml with its health: items, last success, errors."""
+        """One row per source in sources.yaml with its health (an arXiv source counts every
+        stored paper of its categories), then the stored sources sources.yaml does not name."""
+        with self.store(read_only=True) as store:
+            return self._source_rows(store)
+
+    def _source_rows(self, store: Store) -> Rows:
         from paperfeed.health import source_rows
 
         config = self.config
+        counts = {s.name: store.items.count_under(s.name, s.categories) for s in config.sources}
+        return source_rows(config, store.sources.all(), counts, store.items.count_by_source())
+
+    def status(self) -> dict[str, Any]:
+        """The library at a glance: items stored and embedded, marks, when sources were last
+        fetched, counts of ok / failing / disabled / off sources, those needing attention."""
+        from paperfeed.health import status_summary
+
         with self.store(read_only=True) as store:
-            return source_rows(config, store.sources.all(), store.items.count_by_source())
+            marks = store.reading.all().values()
+            summary = {
+                "items": store.items.count(),
+                "embedded": store.vectors.current_count(self.model),
+                "model": self.model,
+                "read": sum(m.read_at is not None for m in marks),
+                "saved": sum(m.saved_at is not None for m in marks),
+            }
+            rows = self._source_rows(store)
+        return {**summary, **status_summary(rows)}
 
-    def status(self) -> tuple[int, Rows]:
-        """(items stored, one short health row per configured source)."""
-        from paperfeed.health import status_rows
+    def enable_source(self, name: str) -> tuple[str, SourceConfig | None]:
+        """Clear a source's disabled flag, failure count and retry window. Returns its name as
+        matched (a unique case-insensitive match is enough) and its entry in sources.yaml
+        (None when only the store knows it); UnknownName for an unknown one."""
+        from paperfeed.names import resolve_name
 
-        config = self.config
-        with self.store(read_only=True) as store:
-            total = store.items.count()
-            rows = status_rows(config, store.sources.all(), store.items.count_by_source())
-        return total, rows
-
-    def enable_source(self, name: str) -> SourceConfig | None:
-        """Clear a source's disabled flag, failure count and retry window. Returns its entry in
-        sources.yaml (None when only the store knows it); raises ConfigError for an unknown one."""
         config = self.config
         self.settings.ensure_home()
         with self.store() as store:
             known = [s.name for s in config.sources] + list(store.sources.all())
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"{config.path}: sources: unknown source {name!r}{hint}")
+            name = resolve_name(name, known, "source")
             store.sources.enable(name)
-        return config.source(name)
+        return name, config.source(name)
+
+    def show(self, ref: str) -> dict[str, Any]:
+        """One item in full, JSON-ready: its fields, sources and tags as sources.yaml sees
+        them, the learner's marks, where digests placed it and the items most like it."""
+        from paperfeed.show import item_view
+
+        config = self.config if self.has_config else None
+        with self.store(read_only=True) as store:
+            return item_view(store, self.indexes(store), store.items.resolve(ref), config)
 
     def import_opml(self, path: Path, *, dry_run: bool = False) -> AddReport:
         """Add an OPML export's feeds to sources.yaml as `type: feed` sources (atomically)."""

@@ -57,6 +57,26 @@ class MarkEvent:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MarkResult:
+    """What one mark did: `changed` is False when the item already was in that state."""
+
+    ref: str
+    item_id: int
+    action: MarkAction
+    changed: bool
+    title: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "id": self.item_id,
+            "action": self.action,
+            "changed": self.changed,
+            "title": self.title,
+        }
+
+
 # ---------------------------------------------------------------- the JSONL files
 
 
@@ -83,15 +103,38 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def record_marks(store: Store, settings: Settings, events: Sequence[MarkEvent]) -> list[int]:
-    """Resolve and apply marks in one transaction, then log them. Raises NotFound first."""
-    ids = [store.items.resolve(e.ref) if e.item_id is None else e.item_id for e in events]
+def resolve_all(store: Store, refs: Sequence[str]) -> list[int]:
+    """Item ids of every ref; NotFound names every ref that matches no item."""
+    ids, missing = [], []
+    for ref in refs:
+        try:
+            ids.append(store.items.resolve(ref))
+        except NotFound:
+            missing.append(ref)
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise NotFound(
+            f"no item matches {names}: use short ids from `paperfeed search` or `list`, "
+            "arXiv ids or URLs"
+        )
+    return ids
+
+
+def record_marks(store: Store, settings: Settings, events: Sequence[MarkEvent]) -> list[MarkResult]:
+    """Resolve and apply marks in one transaction, then log them. When any ref matches no item,
+    NotFound names each one and nothing is marked."""
+    unresolved = [e.ref for e in events if e.item_id is None]
+    resolved = iter(resolve_all(store, unresolved))
+    ids = [e.item_id if e.item_id is not None else next(resolved) for e in events]
+    titles = {item.id: item.title for item in store.items.get_many(ids)}
     with store.transaction():
-        for event, item_id in zip(events, ids, strict=True):
-            store.reading.apply(item_id, event.action, event.at)
+        outcomes = [
+            MarkResult(e.ref, i, e.action, store.reading.apply(i, e.action, e.at), titles[i])
+            for e, i in zip(events, ids, strict=True)
+        ]
     logged = [MarkEvent(e.ref, e.action, e.at, i) for e, i in zip(events, ids, strict=True)]
     append_jsonl(settings.read_marks_log, (e.as_json() for e in logged))
-    return ids
+    return outcomes
 
 
 def queue_marks(settings: Settings, events: Sequence[MarkEvent]) -> None:
@@ -133,18 +176,23 @@ def _apply_each(store: Store, settings: Settings, events: Sequence[MarkEvent]) -
 
 @dataclass(frozen=True, slots=True)
 class MarkOutcome:
-    """What one `mark` call did: the item ids it applied to, or how many marks it queued."""
+    """What one `mark` call did: each mark's result, or how many marks it queued."""
 
     action: MarkAction
-    ids: list[int]
+    results: list[MarkResult]
     queued: int = 0
+
+    @property
+    def ids(self) -> list[int]:
+        return [r.item_id for r in self.results]
 
 
 def mark(
     settings: Settings, refs: Sequence[str], action: MarkAction | str, now: datetime
 ) -> MarkOutcome:
     """Apply marks now, or queue them when another process holds the database (after the usual
-    wait): a mark is never lost (RELIABILITY D3). Raises NotFound for an unknown ref."""
+    wait): a mark is never lost (RELIABILITY D3). Raises NotFound naming every unknown ref,
+    and then marks nothing."""
     action = MarkAction(action)
     events = [MarkEvent(ref, action, now) for ref in refs]
     try:

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "reading_cmds",
     "search_cmds",
     "serve_cmds",
+    "show_cmds",
     "sources_cmds",
     "web_cmds",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,19 +79,23 @@ def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> Non
     ctx.obj = Paperfeed.resolve(home, config_path)
 
 
-def progress_bar(desc: str, unit: str, *, total: int | None = None, quiet: bool = False) -> Any:
-    """A tqdm bar on stderr, shown only on a terminal (and not with --json): long work shows
-    progress, pipes and scripts get clean output."""
-    from tqdm import tqdm  # imported only by the commands that show progress
+def when(value: datetime | None, now: datetime | None = None) -> str:
+    """A stored instant for people: local time to the second and its age, '2026-12-01
+    18:59:06 (3 h ago)'; '-' for never. (--json output keeps ISO 8601.)"""
+    if value is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    return f"{value.astimezone().strftime('%Y-%m-%d %H:%M:%S')} ({_age(now - value)})"
 
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit=unit,
-        file=sys.stderr,
-        disable=quiet or not sys.stderr.isatty(),
-        leave=False,
-    )
+
+def _age(elapsed: timedelta) -> str:
+    seconds = int(elapsed.total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
 
 
 def emit_json(value: Any) -> None:

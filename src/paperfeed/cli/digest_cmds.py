@@ -43,7 +43,14 @@ def window(
     help="Write here instead of DIGEST_DIR/YYYY-Www.md.",
 )
 @click.option("--dry-run", is_flag=True, help="Render to stdout; record and write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the digest as JSON: --json prints {window: {start, end, period}, sections: "
+    "[{focus_area (null: highlights), items: [{id, arxiv_id, title, url, score, why, "
+    "minutes}]}], path}.",
+)
 @pass_paperfeed
 def digest(
     pf: Paperfeed,
@@ -66,6 +73,12 @@ def digest(
     """
     from paperfeed.digest.model import DigestOptions
 
+    if not pf.config.focus_areas:
+        click.echo(
+            f"warning: {pf.config.path} has no focus_areas: the digest has no area sections "
+            "and no reading progress (add some; `paperfeed init` writes an example)",
+            err=True,
+        )
     start, end = window(since, until, datetime.now(UTC))
     options = DigestOptions(
         start, end, per_area=per_area, highlights=per_area, budget_minutes=budget

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import click
 
-from paperfeed.cli.app import emit_json, main, pass_paperfeed, progress_bar
+from paperfeed.cli.app import emit_json, main, pass_paperfeed
 from paperfeed.library import Paperfeed
 
 
@@ -19,25 +19,28 @@ from paperfeed.library import Paperfeed
     help="Items per write transaction.",
 )
 @click.option("--model", "model_name", help="Model name or path (default: from sources.yaml).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (for cron).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_paperfeed
-def embed_command(pf: Paperfeed, batch_size: int, model_name: str | None, as_json: bool) -> None:
+def embed_command(
+    pf: Paperfeed, batch_size: int, model_name: str | None, quiet: bool, as_json: bool
+) -> None:
     """Embed items that have no vector for the model yet, or whose text changed.
 
     Items already embedded are skipped without loading the model, so running it again with
     nothing new is instant. Changing the model in sources.yaml re-embeds everything for it.
+    Progress: a bar with rate and ETA on a terminal, one line off it (stderr).
+
+    --json prints {embedded, skipped, model, seconds}.
 
     \b
     Example:
       paperfeed embed --batch-size 512
     """
-    with progress_bar("embedding", " items") as bar:
+    from paperfeed.cli.progress import Reporter
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        report = pf.embed(model=model_name, batch_size=batch_size, progress=progress)
+    progress = Reporter(quiet=quiet or as_json)
+    report = pf.embed(model=model_name, batch_size=batch_size, progress=progress)
     if as_json:
         emit_json({**asdict(report), "seconds": round(report.seconds, 3)})
         return

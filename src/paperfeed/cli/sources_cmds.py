@@ -6,12 +6,13 @@ Thin wrappers over `Paperfeed.sources`, `.enable_source` and `.import_opml`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.cli.app import emit_json, main, pass_paperfeed, when
 from paperfeed.library import Paperfeed
 
 if TYPE_CHECKING:
@@ -19,7 +20,13 @@ if TYPE_CHECKING:
 
 
 @main.group("sources", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the sources as a JSON list.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="--json prints a list of {name, type, url, enabled, disabled, disabled_reason, items, "
+    "last_ok, last_error, consecutive_failures, moved_to}; times in ISO 8601.",
+)
 @pass_paperfeed
 def sources_group(pf: Paperfeed, as_json: bool) -> None:
     """List the sources in sources.yaml with their health: items stored, last success, errors.
@@ -41,6 +48,8 @@ def sources_group(pf: Paperfeed, as_json: bool) -> None:
 
 
 def _status(row: Mapping[str, Any]) -> str:
+    if row["type"] in ("bulk", "-"):
+        return str(row["url"])
     if not row["enabled"]:
         return "off"
     if row["disabled"]:
@@ -54,7 +63,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     width = max([len(r["name"]) for r in rows] + [6])
     click.echo(f"{'source':<{width}}  {'type':<5} {'items':>6}  {'status':<12} last ok")
     for r in rows:
-        last_ok = (r["last_ok"] or "never")[:16]
+        last_ok = when(datetime.fromisoformat(r["last_ok"])) if r["last_ok"] else "never"
         click.echo(
             f"{r['name']:<{width}}  {r['type']:<5} {r['items']:>6}  {_status(r):<12} {last_ok}"
         )
@@ -63,7 +72,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             click.echo(f"{'':<{width}}  ↳ {note}")
         if r["moved_to"]:
             click.echo(f"{'':<{width}}  ↳ moved permanently to {r['moved_to']}")
-    click.echo(f"{len(rows)} sources; {sum(_status(r) == 'ok' for r in rows)} ok")
+    mine = [r for r in rows if r["type"] not in ("bulk", "-")]
+    click.echo(f"{len(mine)} sources; {sum(_status(r) == 'ok' for r in mine)} ok")
 
 
 @sources_group.command("enable")
@@ -77,20 +87,27 @@ def enable_command(pf: Paperfeed, name: str) -> None:
     Example:
       paperfeed sources enable "Netflix Tech Blog"
     """
-    source = pf.enable_source(name)
-    click.echo(f"enabled {name}: it will be fetched at the next ingest")
-    if source is not None and not source.enabled:
+    name, source = pf.enable_source(name)
+    if source is None:
+        click.echo(f"cleared the failure state of {name} (no longer in {pf.config.path})")
+    elif source.enabled:
+        click.echo(f"enabled {name}: it will be fetched at the next ingest")
+    else:
         click.echo(
-            f"note: {pf.config.path}:{source.line}: {name!r} is still `enabled: false` there; "
-            "change it to fetch this source",
-            err=True,
+            f"cleared the failure state of {name}, but it stays off: {pf.config.path}:"
+            f"{source.line} has `enabled: false` (set it to true to fetch this source)"
         )
 
 
 @sources_group.command("import-opml")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="--json prints {config, dry_run, added: [names], skipped: [{url, reason}]}.",
+)
 @pass_paperfeed
 def import_opml_command(pf: Paperfeed, file: Path, dry_run: bool, as_json: bool) -> None:
     """Add the feeds of an OPML export (from a feed reader) to sources.yaml as `type: feed`

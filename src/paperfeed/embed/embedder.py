@@ -10,6 +10,7 @@ another process gets in between batches.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 
 from paperfeed.config import DEFAULT_MODEL
 from paperfeed.errors import ModelError
+from paperfeed.progress import SILENT, Progress
 from paperfeed.settings import Settings
 from paperfeed.store import Store
 
@@ -162,7 +164,10 @@ def load_embedder(model_name: str = DEFAULT_MODEL, *, precision: str = "auto") -
     try:
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(model_location(model_name), device="cpu")
+        _quiet_loaders()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = SentenceTransformer(model_location(model_name), device="cpu")
     except Exception as exc:  # loaders raise OSError, ValueError, HF errors...: one typed error
         raise ModelError(f"cannot load embedding model {model_name!r}: {exc}") from exc
     use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported())
@@ -170,6 +175,17 @@ def load_embedder(model_name: str = DEFAULT_MODEL, *, precision: str = "auto") -
     model.to(dtype)
     model.eval()
     return SentenceTransformerEmbedder(model, model_name, dtype)
+
+
+def _quiet_loaders() -> None:
+    """transformers draws a `Loading weights` bar and logs advice while a model loads; paperfeed
+    reports its own progress (the library never prints), so theirs is turned off."""
+    import transformers
+    from huggingface_hub.utils import disable_progress_bars  # type: ignore[attr-defined]
+
+    disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
 def load_query_encoder(model_name: str = DEFAULT_MODEL) -> Callable[[str], np.ndarray]:
@@ -197,18 +213,21 @@ def embed_pending(
     *,
     embedder: Embedder | None = None,
     batch_size: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = SILENT,
 ) -> EmbedReport:
     """Embed every item with no vector for `model_name` or a changed content hash.
 
     The pending list is read in one short read; each batch is encoded with no connection open,
     then written in its own short transaction. The model is loaded only if something is pending.
+    Reported as the phase "embedding" (items done of pending).
     """
     started = time.perf_counter()
     with Store.open(settings.db_path) as store:
         pending = store.vectors.pending(model_name)
         skipped = store.vectors.current_count(model_name)
+    progress.start("embedding", len(pending), "items")
     if not pending:
+        progress.finish(f"nothing new ({skipped:,} up to date)")
         return EmbedReport(0, skipped, model_name, time.perf_counter() - started)
     active = embedder if embedder is not None else load_embedder(model_name)
     done = 0
@@ -221,6 +240,7 @@ def embed_pending(
         with Store.open(settings.db_path) as store, store.transaction():
             store.vectors.put(model_name, rows)
         done += len(batch)
-        if progress is not None:
-            progress(done, len(pending))
-    return EmbedReport(done, skipped, model_name, time.perf_counter() - started)
+        progress.advance(done, len(pending))
+    report = EmbedReport(done, skipped, model_name, time.perf_counter() - started)
+    progress.finish(f"{done:,} items with {model_name}, {done / report.seconds:,.1f}/s")
+    return report

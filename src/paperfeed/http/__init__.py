@@ -17,8 +17,9 @@ What one fetch guarantees:
   (`gate="arxiv", min_interval=3.0`) that pass one request at a time, spaced with jitter.
 """
 
+from paperfeed.addresses import is_public_address, literal_ip
+
 from ._client import HttpClient, HttpPolicy, RedirectChain, host_of, parse_retry_after, retry_until
-from ._guard import is_public_address, literal_ip
 
 __all__ = [
     "HttpClient",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from paperfeed import __version__
+from paperfeed.addresses import is_public_address
 from paperfeed.errors import (
     DeadlineExceeded,
     Deferred,
@@ -37,7 +38,6 @@ from ._guard import (
     check_url,
     fetch_scope,
     guarded_transport,
-    is_public_address,
     system_resolve,
 )
 from ._polite import GATES, HOST_SLOTS, uniform_jitter

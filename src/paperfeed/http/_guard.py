@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import re
 import socket
 import ssl
 import typing
@@ -18,15 +17,13 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from paperfeed.addresses import IPAddress, literal_ip
 from paperfeed.errors import BlockedAddress, DeadlineExceeded, TransportError
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 AddressCheck = Callable[[IPAddress], bool]
 
 ALLOWED_SCHEMES = ("http", "https")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_ODD_IPV4 = re.compile(r"[0-9a-fA-FxX.]+")
 
 
 class Deadline:
@@ -76,32 +73,6 @@ def fetch_scope(scope: FetchScope) -> Iterator[None]:
         yield
     finally:
         _SCOPE.reset(token)
-
-
-def is_public_address(ip: IPAddress) -> bool:
-    """True for globally routable unicast addresses; loopback, RFC1918, link-local, CGNAT,
-    unspecified, multicast, reserved and IPv4-mapped IPv6 are not public."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return False
-        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None and not is_public_address(embedded):
-            return False
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
-
-
-def literal_ip(host: str) -> IPAddress | None:
-    """The address a host names literally, including odd IPv4 forms that resolvers accept
-    (2130706433, 0x7f.1, 127.1, 0177.0.0.1); None for a real hostname."""
-    host = host.strip("[]")
-    with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host)
-    if _ODD_IPV4.fullmatch(host) and any(c.isdigit() for c in host):
-        with contextlib.suppress(OSError):
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-    return None
 
 
 def check_url(url: httpx.URL, allow_private: bool, is_public: AddressCheck) -> None:

@@ -12,13 +12,15 @@ import json
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.keys import parse_arxiv_id
+from paperfeed.progress import SILENT, Progress
 from paperfeed.records import Item, ItemKind
 from paperfeed.store import Store
 from paperfeed.text import clean_text, parse_date
@@ -45,6 +47,11 @@ class ImportReport:
     @property
     def papers_per_second(self) -> float:
         return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def mostly_not_papers(self) -> bool:
+        """More than half of the non-blank lines were not papers: likely the wrong file."""
+        return self.bad_lines > self.read
 
 
 class BadRecord(ValueError):
@@ -119,17 +126,23 @@ def parse_line(line: bytes | str) -> Item | None:
 # ---------------------------------------------------------------- file reading and storing
 
 
-def _open(path: Path) -> IO[bytes]:
-    """gzip by extension or by magic bytes, plain bytes otherwise."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if path.suffix == ".gz" or magic == _GZIP_MAGIC:
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """(lines, raw file): gzip by extension or by magic bytes, plain bytes otherwise. The raw
+    file's position says how far through the file the import is."""
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if path.suffix == ".gz" or magic == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw) as unpacked:
+                yield cast(IO[bytes], unpacked), raw
+        else:
+            yield raw, raw
 
 
-def read_batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
-    """Yield (papers, bad line count) per batch of up to `batch_size` non-blank lines."""
+def read_batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int, int]]:
+    """Yield (papers, bad line count, bytes of the file read so far) per batch of up to
+    `batch_size` non-blank lines."""
     try:
         yield from _batches(path, batch_size)
     except (OSError, EOFError, zlib.error) as exc:
@@ -137,10 +150,10 @@ def read_batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]
         raise PaperfeedError(f"{path}: unreadable gzip or JSON-lines file: {exc}") from exc
 
 
-def _batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
+def _batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int, int]]:
     batch: list[Item] = []
     bad = 0
-    with _open(path) as lines:
+    with _open(path) as (lines, raw):
         for line in lines:
             if not line.strip():
                 continue
@@ -150,10 +163,10 @@ def _batches(path: Path, batch_size: int) -> Iterator[tuple[list[Item], int]]:
             else:
                 batch.append(item)
             if len(batch) + bad >= batch_size:
-                yield batch, bad
+                yield batch, bad, raw.tell()
                 batch, bad = [], 0
-    if batch or bad:
-        yield batch, bad
+        if batch or bad:
+            yield batch, bad, raw.tell()
 
 
 def import_arxiv_metadata(
@@ -161,20 +174,23 @@ def import_arxiv_metadata(
     path: Path,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress = SILENT,
 ) -> ImportReport:
     """Import a metadata snapshot; each batch is one transaction, so a re-import adds 0 rows
-    and an interrupted import resumes cleanly. `progress` gets the lines done per batch."""
+    and an interrupted import resumes cleanly. Reported as the phase "importing": bytes of the
+    file read (of its size), with the papers so far as the note."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     started = time.perf_counter()
     read = new = updated = unchanged = bad_lines = 0
-    for papers, bad in read_batches(path, batch_size):
+    progress.start("importing", path.stat().st_size, "B")
+    for papers, bad, position in read_batches(path, batch_size):
         result = store.items.upsert(papers, SOURCE_NAME)
         read += len(papers)
         bad_lines += bad
         new, updated = new + result.new, updated + result.updated
         unchanged += result.unchanged
-        if progress is not None:
-            progress(len(papers) + bad)
-    return ImportReport(read, new, updated, unchanged, bad_lines, time.perf_counter() - started)
+        progress.advance(position, note=f"{read:,} papers")
+    report = ImportReport(read, new, updated, unchanged, bad_lines, time.perf_counter() - started)
+    progress.finish(f"{read:,} papers, {new:,} new, {bad_lines:,} bad lines")
+    return report

@@ -28,6 +28,8 @@ from paperfeed.ingest.record import (
     source_host,
     store_results,
 )
+from paperfeed.names import resolve_name
+from paperfeed.progress import SILENT, Progress
 from paperfeed.records import Collected, FetchOutcome, SourceState
 from paperfeed.settings import Settings
 from paperfeed.sources import source_type
@@ -65,14 +67,19 @@ def http_client(config: Config) -> HttpClient:
 
 
 def select_sources(config: Config, only: Sequence[str] = ()) -> list[SourceConfig]:
-    """The enabled sources, or exactly the named ones (enabled or not) when names are given."""
+    """The enabled sources, or the named ones (a unique case-insensitive match is enough).
+    A named source that sources.yaml has `enabled: false` is refused, not fetched."""
     if not only:
         return [s for s in config.sources if s.enabled]
-    unknown = [name for name in only if config.source(name) is None]
-    if unknown:
-        known = ", ".join(s.name for s in config.sources)
-        raise ConfigError(f"unknown source {unknown[0]!r} in {config.path} (known: {known})")
-    return [s for s in config.sources if s.name in only]
+    names = {resolve_name(name, [s.name for s in config.sources], "source") for name in only}
+    chosen = [s for s in config.sources if s.name in names]
+    off = [s for s in chosen if not s.enabled]
+    if off:
+        raise ConfigError(
+            f"{config.path}:{off[0].line}: source {off[0].name!r} is `enabled: false`; "
+            "set it to true to fetch it"
+        )
+    return chosen
 
 
 def waiting_result(
@@ -202,26 +209,59 @@ def ingest(
     workers: int = 4,
     retry: RetryPolicy = RetryPolicy(),
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    on_collected: Callable[[SourceResult], None] | None = None,
     on_source_done: Callable[[SourceSummary], None] | None = None,
+    progress: Progress = SILENT,
 ) -> IngestReport:
     """Collect the selected sources concurrently, then store every result (one short write
-    phase, so the file is held for writing only briefly)."""
+    phase, so the file is held for writing only briefly). Reported as the phases "fetching"
+    and "storing", source by source."""
     sources = select_sources(config, only)
     states, host_until = read_states(settings, sources)
     owns_http = http is None
     client = http or http_client(config)
+    progress.start("fetching", len(sources), "sources")
+    fetched: list[SourceResult] = []
+
+    def collected(result: SourceResult) -> None:
+        fetched.append(result)
+        items = len(result.collected.items) if result.collected else 0
+        progress.advance(len(fetched), note=f"{result.source.name}: {items} items")
+
     try:
         results = _collect_all(
-            sources, states, host_until, client, workers, retry, now(), on_collected
+            sources, states, host_until, client, workers, retry, now(), collected
         )
     finally:
         if owns_http:
             client.close()
-    summaries = store_results(settings, results, now(), on_source_done)
+    failed = sum(r.status == "failed" for r in results)
+    progress.finish(f"{len(results)} sources, {failed} failed")
+    summaries = _store_reported(settings, results, now(), on_source_done, progress)
     position = {s.name: i for i, s in enumerate(sources)}
     summaries.sort(key=lambda summary: position[summary.name])
     return IngestReport(summaries, offline=looks_offline(results))
+
+
+def _store_reported(
+    settings: Settings,
+    results: Sequence[SourceResult],
+    now: datetime,
+    on_source_done: Callable[[SourceSummary], None] | None,
+    progress: Progress,
+) -> list[SourceSummary]:
+    progress.start("storing", len(results), "sources")
+    stored: list[SourceSummary] = []
+
+    def done(summary: SourceSummary) -> None:
+        stored.append(summary)
+        progress.advance(len(stored), note=f"{summary.name}: {summary.new} new")
+        if on_source_done is not None:
+            on_source_done(summary)
+
+    summaries = store_results(settings, results, now, done)
+    new, updated = sum(s.new for s in summaries), sum(s.updated for s in summaries)
+    progress.finish(f"{new} new, {updated} updated")
+    return summaries
 
 
 def _collect_all(

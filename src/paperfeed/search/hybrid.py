@@ -12,6 +12,7 @@ reciprocal-rank fusion is available too. The default alpha was chosen on the CSF
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from paperfeed.config import Config
 from paperfeed.errors import NotFound
+from paperfeed.search.bm25 import tokenize
 from paperfeed.search.vectors import top_k
 
 if TYPE_CHECKING:
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from paperfeed.store.items import StoredItem
 
 DEFAULT_ALPHA = 0.7
+# A candidate with no query word in its title or abstract is shown only when its cosine with
+# the query reaches this (all-MiniLM-L6-v2; measured by benchmarks/eval_floor.py).
+DENSE_FLOOR = 0.36
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class Fusion:
     method: str = "convex"  # convex | rrf
     alpha: float = DEFAULT_ALPHA  # weight of the dense side
     rrf_k: int = 60
+    dense_floor: float = DENSE_FLOOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +51,73 @@ class Filters:
     since: date | None = None
     until: date | None = None  # inclusive day
     unread: bool = False
+    saved: bool = False  # only items marked saved
+    read: bool = False  # only items marked read
+    area: str | None = None  # only items of this focus area
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.tag or self.since or self.until or self.unread)
+        return bool(
+            self.source
+            or self.tag
+            or self.since
+            or self.until
+            or self.unread
+            or self.saved
+            or self.read
+            or self.area
+        )
+
+    def describe(self) -> str:
+        """The active filters in the words of the command line ('saved, source arXiv cs.LG')."""
+        parts = [name for name in ("saved", "read", "unread") if getattr(self, name)]
+        for name in ("source", "tag", "area", "since", "until"):
+            value = getattr(self, name)
+            if value:
+                parts.append(f"{name} {value}")
+        return ", ".join(parts)
+
+
+def _stored_sources(item: Any) -> tuple[str, ...]:
+    return tuple(item.sources or ())
+
+
+def _no_tags(_item: Any) -> Iterable[str]:
+    return ()
+
+
+def _no_areas(_items: Sequence[Any]) -> dict[int, str]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the filters know beyond a stored item: which sources and tags sources.yaml gives it
+    (an arXiv paper counts under every arXiv source of its categories) and its focus area."""
+
+    sources_of: Callable[[Any], tuple[str, ...]] = _stored_sources
+    tags_of: Callable[[Any], Iterable[str]] = _no_tags
+    areas_of: Callable[[Sequence[Any]], dict[int, str]] = _no_areas
+
+    @classmethod
+    def of(cls, config: Config | None, store: Any) -> Context:
+        """The context sources.yaml gives (None: no sources.yaml, categories are still tags)."""
+        if config is None:
+            return cls(tags_of=lambda item: tuple(item.categories or ()))
+
+        def sources_of(item: Any) -> tuple[str, ...]:
+            return config.sources_of(item.sources or (), item.categories or ())
+
+        def areas_of(items: Sequence[Any]) -> dict[int, str]:
+            from paperfeed.marks import item_areas  # imports ranking: only for --area
+
+            return item_areas(store, items, config.area_keywords())
+
+        return cls(
+            sources_of=sources_of,
+            tags_of=lambda item: config.tags_of(sources_of(item), item.categories or ()),
+            areas_of=areas_of,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +131,8 @@ class Hit:
     score: float
     read: bool
     sources: tuple[str, ...] = field(default=(), compare=False)
+    saved: bool = False
+    snippet: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -69,9 +141,12 @@ class Hit:
             "title": self.title,
             "url": self.url,
             "source": self.source,
+            "sources": list(self.sources),
             "published": self.published,
             "score": round(self.score, 6),
             "read": self.read,
+            "saved": self.saved,
+            "snippet": self.snippet,
         }
 
 
@@ -131,6 +206,8 @@ def hybrid_rank(
         else np.zeros(len(rows))
     )
     fused = fuse(dense, kw_all[rows], fusion)
+    if query_vector is not None:  # fused first, so the floor never reorders what it keeps
+        fused = np.where((kw_all[rows] > 0) | (dense >= fusion.dense_floor), fused, -np.inf)
     best = top_k(fused, limit)
     return [(int(vec.ids[rows[i]]), float(fused[i])) for i in best]
 
@@ -149,16 +226,34 @@ def item_date(item: StoredItem) -> datetime | None:
     return when
 
 
-def matches(
-    item: StoredItem, filters: Filters, read_ids: set[int], tags_of: Callable[[str], Iterable[str]]
-) -> bool:
-    """Whether a stored item passes every active filter (pure)."""
-    sources = tuple(item.sources or ())
-    if filters.source and filters.source not in sources:
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """Ids of the items the learner marked read and saved."""
+
+    read: frozenset[int] = frozenset()
+    saved: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, store: Any) -> Marked:
+        return cls(frozenset(store.reading.read_ids()), frozenset(store.reading.saved_ids()))
+
+    def allowed(self, filters: Filters) -> frozenset[int] | None:
+        """The only ids --saved / --read can let through (None: no such filter)."""
+        if filters.saved and filters.read:
+            return self.saved & self.read
+        return self.saved if filters.saved else self.read if filters.read else None
+
+
+def matches(item: Any, filters: Filters, marked: Marked, context: Context = Context()) -> bool:
+    """Whether a stored item passes every active filter but --area (pure)."""
+    item_id = int(item.id)
+    if filters.source and filters.source not in context.sources_of(item):
         return False
-    if filters.tag and not any(filters.tag in tags_of(s) for s in sources):
+    if filters.tag and filters.tag not in set(context.tags_of(item)):
         return False
-    if filters.unread and int(item.id) in read_ids:
+    if (filters.unread and item_id in marked.read) or (filters.read and item_id not in marked.read):
+        return False
+    if filters.saved and item_id not in marked.saved:
         return False
     when = item_date(item)
     if filters.since and (when is None or when < _day_start(filters.since)):
@@ -172,8 +267,21 @@ _ONE_DAY = timedelta(days=1)
 # ---------------------------------------------------------------- search and similar
 
 
-def _hit(item: StoredItem, score: float, read_ids: set[int]) -> Hit:
-    sources = tuple(item.sources or ())
+def snippet(summary: str, query: str, width: int = 110) -> str:
+    """One line of the abstract: the sentence naming most query words (the first on a tie)."""
+    sentences = [x.strip() for x in _SENTENCE.split(" ".join(summary.split())) if x.strip()]
+    if not sentences:
+        return ""
+    words = set(tokenize(query))
+    best = max(sentences, key=lambda x: len(words.intersection(tokenize(x))))
+    return best if len(best) <= width else best[: width - 1].rstrip() + "…"
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _hit(item: Any, score: float, marked: Marked, context: Context, query: str) -> Hit:
+    sources = context.sources_of(item)
     when = item.published_at or item.first_seen_at
     return Hit(
         id=int(item.id),
@@ -183,27 +291,42 @@ def _hit(item: StoredItem, score: float, read_ids: set[int]) -> Hit:
         source=sources[0] if sources else None,
         published=when.date().isoformat() if when is not None else None,
         score=score,
-        read=int(item.id) in read_ids,
+        read=int(item.id) in marked.read,
         sources=sources,
+        saved=int(item.id) in marked.saved,
+        snippet=snippet(item.summary or "", query),
     )
 
 
+def _passing(items: Sequence[Any], filters: Filters, marked: Marked, context: Context) -> list[Any]:
+    kept = [i for i in items if matches(i, filters, marked, context)]
+    if filters.area is None:
+        return kept
+    areas = context.areas_of(kept)
+    return [i for i in kept if areas.get(int(i.id)) == filters.area]
+
+
 def _collect(
-    store: Store,
-    ranked_at: Callable[[int], list[tuple[int, float]]],
+    store: Any,
+    ranked_at: Callable[[int, Sequence[int] | None], list[tuple[int, float]]],
     k: int,
     total: int,
     filters: Filters,
-    tags_of: Callable[[str], Iterable[str]],
+    context: Context,
+    query: str,
 ) -> list[Hit]:
     """Fetch ranked candidates, growing the candidate list until k pass the filters."""
-    read_ids: set[int] = set(store.reading.read_ids())
+    marked = Marked.of(store)
+    allowed = marked.allowed(filters)
+    if allowed is not None and not allowed:
+        return []
+    allow_ids = sorted(allowed) if allowed is not None else None
     limit = max(k * 10, 100) if filters.active else max(k * 5, 50)
     while True:
-        ranked = ranked_at(limit)
+        ranked = ranked_at(limit, allow_ids)
         items = {int(i.id): i for i in store.items.get_many([i for i, _ in ranked])}
-        hits = [_hit(items[i], s, read_ids) for i, s in ranked if i in items]
-        hits = [h for h in hits if matches(items[h.id], filters, read_ids, tags_of)]
+        kept = {int(i.id) for i in _passing(list(items.values()), filters, marked, context)}
+        hits = [_hit(items[i], s, marked, context, query) for i, s in ranked if i in kept]
         if len(hits) >= k or limit >= total or len(ranked) < limit:
             return hits[:k]
         limit *= 4
@@ -216,18 +339,19 @@ def search(
     query: str,
     k: int = 10,
     filters: Filters = Filters(),
-    tags_of: Callable[[str], Iterable[str]] = lambda _s: (),
+    context: Context = Context(),
     fusion: Fusion = Fusion(),
 ) -> list[Hit]:
-    """The k best items for a free-text query."""
+    """The k best items for a free-text query: each names a query word or passes the floor."""
     vector = encode(query) if encode is not None and len(indexes.vectors) else None
     return _collect(
         store,
-        lambda n: hybrid_rank(indexes, vector, query, n, fusion),
+        lambda n, allow: hybrid_rank(indexes, vector, query, n, fusion, allow),
         k,
         len(indexes.vectors),
         filters,
-        tags_of,
+        context,
+        query,
     )
 
 
@@ -238,7 +362,7 @@ def similar(
     k: int = 10,
     fusion: Fusion = Fusion(),
     filters: Filters = Filters(),
-    tags_of: Callable[[str], Iterable[str]] = lambda _s: (),
+    context: Context = Context(),
 ) -> list[Hit]:
     """'More like this': items nearest to a stored item, the item itself left out."""
     item_id = int(ref) if isinstance(ref, int) else int(store.items.resolve(ref))
@@ -252,9 +376,10 @@ def similar(
     text = f"{items[0].title}\n\n{items[0].summary}" if items else ""
     return _collect(
         store,
-        lambda n: hybrid_rank(indexes, vector, text, n, fusion, exclude=[item_id]),
+        lambda n, allow: hybrid_rank(indexes, vector, text, n, fusion, allow, exclude=[item_id]),
         k,
         len(indexes.vectors),
         filters,
-        tags_of,
+        context,
+        text,
     )

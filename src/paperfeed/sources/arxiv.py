@@ -10,7 +10,6 @@ results": RELIABILITY C1-C6); its private lxml parser skips the API's error entr
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from paperfeed.sources.arxiv_query import (
     page_url,
     window_start,
 )
+from paperfeed.taxonomy import category_problem
 from paperfeed.text import parse_date, repair_unicode
 
 if TYPE_CHECKING:
@@ -325,7 +325,6 @@ _INT_OPTIONS = {
     "lookback_days": (1, 365),
     "overlap_days": (0, 30),
 }
-_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 
 
 def read_options(entry: NodeMap) -> dict[str, Any]:
@@ -333,9 +332,9 @@ def read_options(entry: NodeMap) -> dict[str, Any]:
     reader = entry.reader
     categories = entry.optional("categories", reader.text_list, ())
     for i, category in enumerate(categories):
-        if not _CATEGORY.match(category):
+        problem = category_problem(category)
+        if problem:
             node = entry.values["categories"].value[i]
-            problem = f"{category!r} is not an arXiv category like cs.LG or stat.ML"
             raise reader.error(node, entry.key(f"categories[{i}]"), problem)
     query = entry.optional("query", reader.text, None)
     if not categories and query is None:

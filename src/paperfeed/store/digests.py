@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -103,6 +104,18 @@ class DigestRepo:
             [list(item_ids)],
         ).fetchall()
         return {int(r[0]): str(r[1]) for r in rows}
+
+    def placements(self, item_id: int) -> list[dict[str, Any]]:
+        """Where digests placed one item, newest first: {period, area, rank, score}."""
+        rows = self.conn.execute(
+            "SELECT d.period, di.focus_area, di.rank, di.score FROM digest_items di "
+            "JOIN digests d ON d.id = di.digest_id WHERE di.item_id = $1 "
+            "ORDER BY d.created_at DESC, d.id DESC",
+            [item_id],
+        ).fetchall()
+        return [
+            {"period": r[0], "area": r[1], "rank": int(r[2]), "score": float(r[3])} for r in rows
+        ]
 
     def sent_order(self) -> list[int]:
         """Sent item ids, newest digest first, then by rank (the reading list's order)."""

@@ -352,6 +352,21 @@ class ItemRepo:
         ).fetchall()
         return {source: int(n) for source, n in found}
 
+    def count_under(self, source: str, categories: Sequence[str]) -> int:
+        """Items a source stored, plus items carrying one of its arXiv categories whatever
+        path (another source, a bulk import) brought them in."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM items i WHERE list_has_any(i.categories, $2::VARCHAR[]) "
+            "OR i.id IN (SELECT item_id FROM item_sources WHERE source = $1)",
+            [source, list(categories)],
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def categories(self) -> set[str]:
+        """Every arXiv category some stored item carries."""
+        rows = self.conn.execute("SELECT DISTINCT unnest(categories) FROM items").fetchall()
+        return {str(r[0]) for r in rows}
+
     def ids(self) -> list[int]:
         return [row[0] for row in self.conn.execute("SELECT id FROM items ORDER BY id").fetchall()]
 

@@ -41,23 +41,52 @@ class Mark:
         )
 
 
+def changes(mark: Mark | None, action: MarkAction | str) -> bool:
+    """Whether applying `action` to an item marked `mark` (None: never marked) changes it."""
+    read_at, saved_at, rating = (mark.read_at, mark.saved_at, mark.rating) if mark else (None,) * 3
+    return {
+        "read": read_at is None,
+        "unread": read_at is not None,
+        "save": saved_at is None,
+        "unsave": saved_at is not None,
+        "up": rating != 1,
+        "down": rating != -1,
+        "unrate": rating is not None,
+    }[action]
+
+
 class ReadingRepo:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
 
-    def apply(self, item_id: int, action: MarkAction | str, at: datetime) -> None:
-        """Apply one mark; idempotent (a repeated `read` keeps the first read time)."""
+    def apply(self, item_id: int, action: MarkAction | str, at: datetime) -> bool:
+        """Apply one mark; idempotent (a repeated `read` keeps the first read time).
+        Returns whether it changed anything."""
         if action not in _APPLY:
             raise ValueError(f"unknown mark action {action!r}")
+        if not changes(self.get(item_id), action):
+            return False
         self.conn.execute(
             "INSERT INTO marks (item_id, updated_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             [item_id, at],
         )
         self.conn.execute(_APPLY[MarkAction(action)], [item_id, at])
+        return True
+
+    def get(self, item_id: int) -> Mark | None:
+        row = self.conn.execute(
+            "SELECT item_id, read_at, saved_at, rating FROM marks WHERE item_id = $1", [item_id]
+        ).fetchone()
+        return Mark(int(row[0]), as_utc(row[1]), as_utc(row[2]), row[3]) if row else None
 
     def read_ids(self) -> set[int]:
         """Ids of every item marked read (search's --unread filter and `read` field)."""
         rows = self.conn.execute("SELECT item_id FROM marks WHERE read_at IS NOT NULL").fetchall()
+        return {int(row[0]) for row in rows}
+
+    def saved_ids(self) -> set[int]:
+        """Ids of every saved item (search's --saved filter and `saved` field)."""
+        rows = self.conn.execute("SELECT item_id FROM marks WHERE saved_at IS NOT NULL").fetchall()
         return {int(row[0]) for row in rows}
 
     def all(self) -> dict[int, Mark]:
