@@ -25,7 +25,12 @@ def area_group() -> None:
 @area_group.command("add-example")
 @click.argument("area")
 @click.argument("papers", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="--json prints {area, added, already, fetched, missing}.",
+)
 @pass_paperfeed
 def add_example_command(pf: Paperfeed, area: str, papers: tuple[str, ...], as_json: bool) -> None:
     """Add example papers (arXiv ids, any version, or URLs) to AREA's `examples:` in
