@@ -7,7 +7,11 @@ from pathlib import Path
 
 from conftest import shared_path
 from ingest_helpers import by_name, feed_source, item_count, run, write_config
-from server import FixtureServer, drip, static
+from server import FixtureServer, drip, never_answer, static
+
+from paperfeed.config import load_config
+from paperfeed.http import HttpClient, HttpPolicy
+from paperfeed.ingest.collect import RetryPolicy, ingest
 
 SCRAPED = "fixtures/feeds/ml_org_feeds_scraped/olshansk_rss-feeds"
 FEEDS = [
@@ -60,6 +64,26 @@ def test_a_stalled_source_costs_one_deadline_and_nothing_else(tmp_path: Path) ->
     assert wall - calm_wall <= deadline + 5
 
 
+def test_a_server_that_accepts_and_never_answers_is_one_final_deadline(tmp_path: Path) -> None:
+    """A1 with the default shape of the policy (read timeout shorter than the total deadline):
+    the read timeout is the end of the fetch, not a transient error retried with backoff."""
+    retry = RetryPolicy(attempts=3, backoff=(2.0,))
+    policy = HttpPolicy(total_deadline=3.0, connect_timeout=1.0, read_timeout=1.0)
+    with FixtureServer() as srv:
+        srv.routes["/feed"] = never_answer()
+        settings = write_config(tmp_path, [feed_source("silent", srv.url("/feed"))])
+        started = time.monotonic()
+        with HttpClient(policy) as http:
+            report = ingest(settings, load_config(settings.config_path), http=http, retry=retry)
+        wall = time.monotonic() - started
+        hits = srv.hits["/feed"]
+
+    summary = by_name(report)["silent"]
+    assert (summary.status, summary.requests, hits) == ("failed", 1, 1)
+    assert "stopped answering" in (summary.error or "")
+    assert wall <= policy.total_deadline + 5
+
+
 def test_politeness_holds_one_connection_per_host(tmp_path: Path) -> None:
     """A7: 30 sources on one host and 3 hosts in all, 8 workers: at most 1 request in flight
     per host, and every source is stored."""
@@ -75,10 +99,6 @@ def test_politeness_holds_one_connection_per_host(tmp_path: Path) -> None:
                 server.routes[f"/g{n}"] = static(body)
                 sources.append(feed_source(f"{server.base}-{n}", server.url(f"/g{n}")))
         settings = write_config(tmp_path, sources)
-        from paperfeed.config import load_config
-        from paperfeed.http import HttpClient, HttpPolicy
-        from paperfeed.ingest.collect import ingest
-
         with HttpClient(HttpPolicy(total_deadline=10)) as http:
             report = ingest(settings, load_config(settings.config_path), http=http, workers=8)
     finally:

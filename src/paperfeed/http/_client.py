@@ -290,10 +290,17 @@ def _mapped_errors(url: str, deadline: Deadline) -> Iterator[None]:
     """httpx's exceptions become paperfeed's; a timeout past the total deadline is a deadline."""
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except httpx.ConnectTimeout as exc:
         if deadline.passed():
             raise DeadlineExceeded(f"{url}: no complete answer within the total deadline") from exc
-        raise TransportError(f"{url}: timed out ({type(exc).__name__})") from exc
+        raise TransportError(f"{url}: timed out connecting") from exc
+    except httpx.TimeoutException as exc:
+        # Connected, then silence: the server accepted and stalled. That is the same final
+        # failure as the total deadline (A1), never a transient retry that would cost the
+        # read timeout again on every attempt.
+        if deadline.passed():
+            raise DeadlineExceeded(f"{url}: no complete answer within the total deadline") from exc
+        raise DeadlineExceeded(f"{url}: the server accepted and then stopped answering") from exc
     except httpx.ProtocolError as exc:
         # the server answered, but not in valid HTTP (a hostile Location, a broken header):
         # asking again will not help, and it says nothing about this machine being offline
