@@ -407,6 +407,32 @@ def test_alias_bomb_is_not_expanded(tmp_path: Path) -> None:
     assert "unknown key" in config_error(text, tmp_path)
 
 
+def key_alias_bomb() -> str:
+    """Nine levels of lists of aliases, the last used as a mapping key (about 480 bytes)."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n? *a8\n: boom\nsources: []\n"
+
+
+def test_key_alias_bomb_is_refused_before_any_key_is_printed(tmp_path: Path) -> None:
+    text = key_alias_bomb()
+    message = config_error(text, tmp_path)
+    assert len(text) < 600
+    assert message.endswith(": a key must be plain text, not a list or a mapping")
+    assert ":9: " in message  # an alias reports the line of its anchor, `a8: &a8 [...]`
+
+
+def test_alias_as_a_key_is_refused(tmp_path: Path) -> None:
+    text = "name: &n sources\n*n : []\n"
+    assert "an alias (*name) cannot be a key" in config_error(text, tmp_path)
+
+
+def test_a_file_over_one_megabyte_is_refused_unread(tmp_path: Path) -> None:
+    text = "sources: []\n" + "# padding\n" * 120_000
+    message = config_error(text, tmp_path)
+    assert message.endswith("sources.yaml:1: top level: file is 1.1 MB; the limit is 1 MB")
+
+
 @pytest.mark.parametrize(
     ("expression", "ok"),
     [

@@ -23,6 +23,7 @@ from paperfeed.keys import parse_arxiv_id
 from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MAX_CONFIG_BYTES = 2**20  # a real sources.yaml is a few KB; bigger is a mistake or an attack
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +329,10 @@ def _timezone(reader: NodeReader, node: yaml.Node, entry: NodeMap) -> str:
 def load_config(path: Path) -> Config:
     """Read and validate sources.yaml. Raises ConfigError ("FILE:LINE: KEY: problem")."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            megabytes = f"{size / 2**20:.1f} MB"
+            raise ConfigError(f"{path}:1: top level: file is {megabytes}; the limit is 1 MB")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (use --config or PAPERFEED_CONFIG)") from None

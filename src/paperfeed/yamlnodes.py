@@ -12,6 +12,7 @@ import difflib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,18 +88,35 @@ class NodeReader:
             raise ConfigError(f"{self.path}:{line}: invalid YAML: {exc}") from None
 
     def reject_unsafe_tags(self, root: yaml.Node) -> None:
-        """Refuse any tag beyond plain YAML (`!!python/...`, `!!binary`, custom `!tags`)."""
+        """Refuse any tag beyond plain YAML (`!!python/...`, `!!binary`, custom `!tags`), and
+        keys that are not plain text (a list, a mapping or an alias as a key)."""
         seen: set[int] = set()
+        references: Counter[int] = Counter()
+        keys: list[tuple[yaml.Node, str]] = []
         stack: list[tuple[yaml.Node, str]] = [(root, "top level")]
         while stack:
             node, path = stack.pop()
+            references[id(node)] += 1
             if id(node) in seen:  # an alias: the same node again
                 continue
             seen.add(id(node))
             if node.tag not in _SAFE_TAGS:
                 tag = node.tag.replace(YAML_TAG, "!!")
                 raise self.error(node, path, f"YAML tag {tag} is not allowed in sources.yaml")
+            if isinstance(node, yaml.MappingNode):
+                keys += self._plain_keys(node, path)
             stack.extend(_children(node, "" if path == "top level" else path))
+        for key, path in keys:
+            if references[id(key)] > 1:
+                raise self.error(key, path, "an alias (*name) cannot be a key")
+
+    def _plain_keys(self, node: yaml.MappingNode, path: str) -> list[tuple[yaml.Node, str]]:
+        # Checked before any key is turned into text: a key built from nested aliases prints
+        # as a string that doubles with every level (482 bytes of YAML, gigabytes of text).
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.error(key, path, "a key must be plain text, not a list or a mapping")
+        return [(key, path) for key, _ in node.value]
 
     def mapping(self, node: yaml.Node, path: str, allowed: Iterable[str], where: str) -> NodeMap:
         if not isinstance(node, yaml.MappingNode):
