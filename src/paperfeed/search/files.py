@@ -7,9 +7,13 @@ fsynced, renamed to `<gen>`, directory fsynced); `manifest.json` is written last
 (temp file, fsync, `os.replace`, directory fsync), and names the generation. A crash at any
 moment leaves the old manifest pointing at a complete old generation, or the new one at a
 complete new generation. On load the manifest and files are checked against
-`store.vectors.stats(model)`; any mismatch, missing or unreadable file means a rebuild.
+`store.vectors.stats(model)`, and every file's size and CRC-32 against the manifest before a
+byte of it is parsed; any mismatch, missing or unreadable file means a rebuild. A home that
+cannot be written (a read-only mount) is searched from the files, or from an in-memory rebuild,
+without taking the lock or writing anything.
 
-    index_dir/manifest.json        model, dim, count, max_id, id/content checksums, kind, gen
+    index_dir/manifest.json        model, dim, count, max_id, id/content checksums, kind, gen,
+                                   files: {name: [size, crc32]}
     index_dir/<gen>/ids.npy        int64 item ids, ascending (DuckDB ids are the index ids)
     index_dir/<gen>/vectors.npy    float32 (count, dim), L2-normalised, memory-mapped on load
     index_dir/<gen>/hnsw.faiss     only above the approximate threshold (HNSW over row numbers)
@@ -27,9 +31,11 @@ import os
 import secrets
 import shutil
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,10 +44,14 @@ from paperfeed.files import fsync_dir, write_atomic
 from paperfeed.search.bm25 import BM25_ARRAYS, KeywordIndex
 from paperfeed.search.vectors import VectorIndex
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: per-file sizes and CRC-32s in the manifest
 APPROX_THRESHOLD = 200_000  # exact numpy search below this many vectors (MEASURED.md: 1M = 39 ms)
 HNSW_M = 32
 MANIFEST = "manifest.json"
+_CHUNK = 4 * 2**20
+# what a damaged file can make numpy, faiss or json raise while it is read back
+_UNREADABLE: tuple[type[Exception], ...] = (OSError, ValueError, RuntimeError, KeyError)
+_UNREADABLE += (TypeError, EOFError, SyntaxError, TokenError, IndexError, MemoryError)
 
 
 @dataclass
@@ -159,6 +169,7 @@ def save_index(
             "kind": indexes.vectors.kind,
             "approx_threshold": approx_threshold,
             "ids_digest": _ids_digest(indexes.vectors.ids),
+            "files": _file_checksums(index_dir / gen),
         }
         write_atomic(
             index_dir / MANIFEST, lambda fh: fh.write(json.dumps(manifest, indent=1).encode())
@@ -169,7 +180,7 @@ def save_index(
 
 def cleanup(index_dir: Path, locked: bool = False) -> list[str]:
     """Remove stale `*.tmp` files and folders and generations the manifest does not name."""
-    if not index_dir.is_dir():
+    if not index_dir.is_dir() or not writable(index_dir):
         return []
     with contextlib.ExitStack() as stack:
         if not locked and not stack.enter_context(_writer_lock(index_dir, blocking=False)):
@@ -184,6 +195,14 @@ def cleanup(index_dir: Path, locked: bool = False) -> list[str]:
         return removed
 
 
+def writable(index_dir: Path) -> bool:
+    """False on a read-only mount (or without permission): search then writes nothing."""
+    folder = index_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
 # ---------------------------------------------------------------- loading and checking
 
 
@@ -191,6 +210,30 @@ def _ids_digest(ids: np.ndarray) -> str:
     return hashlib.blake2b(
         np.ascontiguousarray(ids, dtype=np.int64).tobytes(), digest_size=16
     ).hexdigest()
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _file_checksums(folder: Path) -> dict[str, list[int]]:
+    """Size and CRC-32 of every file of a generation, as written (CRC-32: ~1 GB/s, and any
+    accidental damage, even one bit, changes it)."""
+    return {p.name: [p.stat().st_size, _crc32(p)] for p in sorted(folder.iterdir())}
+
+
+def _files_intact(folder: Path, expected: Any) -> bool:
+    if not isinstance(expected, dict) or not expected:
+        return False
+    present = {p.name: p for p in folder.iterdir()}
+    if set(present) != set(expected):
+        return False
+    sizes_match = all(present[n].stat().st_size == v[0] for n, v in expected.items())
+    return sizes_match and all(_crc32(present[n]) == v[1] for n, v in expected.items())
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -209,9 +252,12 @@ def load_index(index_dir: Path, expected: Fingerprint) -> Indexes | None:
     saved = {k: manifest.get(k) for k in asdict(expected)}
     if saved != asdict(expected):
         return None
+    folder = index_dir / str(manifest.get("generation"))
     try:
-        return _read_generation(index_dir / str(manifest["generation"]), expected, manifest)
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, EOFError):
+        if not _files_intact(folder, manifest.get("files")):
+            return None
+        return _read_generation(folder, expected, manifest)
+    except _UNREADABLE:
         return None
 
 
@@ -317,7 +363,7 @@ def load_or_rebuild(
             (read_manifest(index_dir) or {}).get("approx_threshold") or APPROX_THRESHOLD
         )
     indexes = build(store, model, approx_threshold, embedding_text)
-    save_index(
-        index_dir, indexes, Fingerprint.of(model, store.vectors.stats(model)), approx_threshold
-    )
+    if writable(index_dir):
+        fingerprint = Fingerprint.of(model, store.vectors.stats(model))
+        save_index(index_dir, indexes, fingerprint, approx_threshold)
     return indexes
