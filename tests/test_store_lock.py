@@ -103,17 +103,17 @@ def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path: Path) -> No
     from click.testing import CliRunner
 
     from paperfeed.cli import main
-    from paperfeed.errors import StoreError
+    from paperfeed.errors import DatabaseCorrupt
     from paperfeed.store import Store
 
     path = tmp_path / "paperfeed.duckdb"
     path.write_bytes(b"this is not a DuckDB file\n" * 100)
-    with pytest.raises(StoreError, match="cannot open the database"):
+    with pytest.raises(DatabaseCorrupt, match="is damaged .* run `paperfeed recover`"):
         Store.open(path)
     config = tmp_path / "sources.yaml"
     config.write_text("sources: []\n")
     result = CliRunner().invoke(main, ["--home", str(tmp_path), "--config", str(config), "status"])
-    assert result.exit_code == 1
+    assert result.exit_code == DatabaseCorrupt.exit_code == 65
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
 
 

@@ -3,6 +3,10 @@
 PaperfeedError                 one-line message, shown by the CLI with a non-zero exit
 ├── ConfigError                sources.yaml is missing, unsafe or invalid (names file, line, key)
 ├── StoreBusy                  another process holds the DuckDB file for longer than we wait
+├── StoreError                 the database cannot be opened or used
+│   ├── DatabaseCorrupt        the DuckDB file is truncated or damaged (run `paperfeed recover`)
+│   ├── ReadOnlyHome           the home folder cannot be written (a read-only mount)
+│   └── DiskFull               no space left while writing; nothing was half-written
 ├── NotFound                   an id, arXiv id or URL that matches no item
 ├── UnknownName                a source, tag or focus area name that sources.yaml lacks (exit 2)
 ├── UsageError                 a request that makes no sense, e.g. an empty query (exit 2)
@@ -47,6 +51,18 @@ class StoreBusy(PaperfeedError):
 
 class StoreError(PaperfeedError):
     pass
+
+
+class DatabaseCorrupt(StoreError):
+    exit_code = 65  # EX_DATAERR
+
+
+class ReadOnlyHome(StoreError):
+    exit_code = 73  # EX_CANTCREAT
+
+
+class DiskFull(StoreError):
+    exit_code = 74  # EX_IOERR
 
 
 class NotFound(PaperfeedError):

@@ -43,11 +43,30 @@ class PaperfeedGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PaperfeedError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(exc)
+        except Exception as exc:
+            # a full disk, a damaged database or a read-only home surfaces wherever DuckDB or
+            # the OS first notice it: one line and its own exit code, never a traceback
+            fault = _storage_fault(ctx, exc)
+            if fault is None:
+                raise
+            _fail(fault)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+
+
+def _fail(exc: PaperfeedError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _storage_fault(ctx: click.Context, exc: Exception) -> PaperfeedError | None:
+    if not isinstance(ctx.obj, Paperfeed):
+        return None
+    from paperfeed.store.connection import storage_fault
+
+    return storage_fault(exc, ctx.obj.settings.home)
 
 
 pass_paperfeed = click.make_pass_decorator(Paperfeed)
@@ -75,6 +94,17 @@ def main(ctx: click.Context, home: Path | None, config_path: Path | None) -> Non
       paperfeed ingest            # fetch every source in sources.yaml
       paperfeed search "retrieval augmented generation"
       paperfeed digest            # this week's markdown digest
+
+    \b
+    Exit status:
+      0   success
+      1   error (bad sources.yaml, unknown id, ...)
+      2   usage error (a bad option or argument)
+      3   ingest finished, but some sources failed
+      65  the database is damaged: run `paperfeed recover`
+      73  the home folder is read-only
+      74  disk full (nothing was half-written)
+      75  the database is busy in another process: try again
     """
     ctx.obj = Paperfeed.resolve(home, config_path)
 

@@ -50,6 +50,8 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         if read_only and not path.exists():
             cls.open(path, wait=wait).close()
+        if not read_only and not path.exists():
+            return cls._create(path, wait)
         conn = connect(path, read_only=read_only, wait=wait)
         if not read_only:
             migrate(conn)
@@ -60,6 +62,23 @@ class Store:
             cls.open(path, wait=wait).close()
             conn = connect(path, read_only=True, wait=wait)
         return cls(conn, path, read_only)
+
+    @classmethod
+    def _create(cls, path: Path, wait: float) -> Store:
+        """A new database; on any failure (a full disk) no half-made file is left behind."""
+        try:
+            conn = connect(path, wait=wait)
+            try:
+                migrate(conn)
+                conn.execute("CHECKPOINT")
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+        return cls(conn, path, read_only=False)
 
     @classmethod
     def memory(cls) -> Store:

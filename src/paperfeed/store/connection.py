@@ -2,11 +2,14 @@
 
 DuckDB lets one process hold the file for writing and then refuses every other open, even
 read-only, at once. We retry that refusal with backoff for up to `wait` seconds and then raise
-StoreBusy, whose one-line message the CLI prints.
+StoreBusy, whose one-line message the CLI prints. `storage_fault` turns what DuckDB or the file
+system raise for a full disk, a damaged file or a read-only home into one typed StoreError
+each, with its own exit code and what to do next.
 """
 
 from __future__ import annotations
 
+import errno
 import time
 import weakref
 from collections.abc import Iterator
@@ -17,9 +20,45 @@ from typing import Any
 
 import duckdb
 
-from paperfeed.errors import StoreBusy, StoreError
+from paperfeed.errors import DatabaseCorrupt, DiskFull, ReadOnlyHome, StoreBusy, StoreError
 from paperfeed.settings import LOCK_WAIT_SECONDS
 from paperfeed.store.migrations import MIGRATIONS
+
+_CORRUPT = (
+    "corrupt database file",
+    "not a valid duckdb database file",
+    "could not read enough bytes",
+    "does not match stored checksum",
+    "database has been invalidated",
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def storage_fault(exc: BaseException, home: Path) -> StoreError | None:
+    """The typed error for a storage fault raised by DuckDB or the OS, or None if it is not one."""
+    if not isinstance(exc, duckdb.Error | OSError):
+        return None
+    code = exc.errno if isinstance(exc, OSError) else None
+    text = str(exc).lower()
+    if code == errno.ENOSPC or "no space left on device" in text:
+        return DiskFull(
+            f"disk full while writing in {home}: free some space and run the command again "
+            "(nothing was half-written; the last complete state is kept)"
+        )
+    if code == errno.EROFS or "read-only file system" in text:
+        return ReadOnlyHome(
+            f"{home} is on a read-only file system: search, similar, list and status still "
+            "work; for this command make it writable or pass --home"
+        )
+    if isinstance(exc, duckdb.Error) and any(marker in text for marker in _CORRUPT):
+        return DatabaseCorrupt(
+            f"the database in {home} is damaged ({_first_line(exc)}): run `paperfeed recover` "
+            "to rebuild it from the newest backup and read_marks.jsonl"
+        )
+    return None
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:
@@ -44,8 +83,9 @@ def connect(
             return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
-                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-                raise StoreError(f"{path}: cannot open the database: {first_line}") from exc
+                fault = storage_fault(exc, path.parent)
+                message = f"{path}: cannot open the database: {_first_line(exc)}"
+                raise fault or StoreError(message) from exc
             if time.monotonic() + delay > deadline:
                 raise StoreBusy(path) from None
             time.sleep(delay)
