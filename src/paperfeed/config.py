@@ -23,6 +23,7 @@ from paperfeed.keys import parse_arxiv_id
 from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_BACKUPS_KEPT = 7  # a week of daily ingests
 MAX_CONFIG_BYTES = 2**20  # a real sources.yaml is a few KB; bigger is a mistake or an attack
 
 
@@ -69,6 +70,7 @@ class Config:
     digest_dir: Path | None = None
     schedules: Schedules = Schedules()
     contact: str | None = None  # e-mail or URL for the User-Agent sent to arXiv and feeds
+    backups_kept: int = DEFAULT_BACKUPS_KEPT  # dated database copies kept (0: none are made)
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -96,7 +98,7 @@ class Config:
 # ---------------------------------------------------------------- schema
 
 _TOP_KEYS = ("sources", "focus_areas", "settings")
-_SETTINGS_KEYS = ("model", "digest_dir", "contact", "schedules")
+_SETTINGS_KEYS = ("model", "digest_dir", "contact", "schedules", "backups_kept")
 _SCHEDULE_KEYS = ("ingest", "digest", "timezone")
 _AREA_KEYS = (
     "name",
@@ -279,6 +281,8 @@ def _settings(reader: NodeReader, node: yaml.Node | None) -> dict[str, Any]:
     digest_dir = entry.optional("digest_dir", reader.text, None)
     found["digest_dir"] = None if digest_dir is None else Path(digest_dir).expanduser()
     found["contact"] = entry.optional("contact", _contact(reader), None)
+    if (kept := entry.get("backups_kept")) is not None:
+        found["backups_kept"] = reader.integer(kept, entry.key("backups_kept"), 0, 1000)
     schedules = entry.get("schedules")
     found["schedules"] = Schedules() if schedules is None else _schedules(reader, schedules)
     return found

@@ -4,9 +4,9 @@ Built once from `Settings` (and the `Config` of sources.yaml, read on first use)
 store, the query encoder (loaded on first use, then kept) and the search indexes, and offers
 the verbs every caller needs: ingest (and, for the flow, source_states and record), refresh,
 embed, reindex, import_arxiv, search, similar, digest, mark, list, stats, sources, status,
-enable_source, import_opml. Callers never open the store, load a model or apply queued marks
-themselves: every writable open made here applies the marks queued while another process held
-the database first.
+enable_source, import_opml, restore, recover. Callers never open the store, load a model or
+apply queued marks themselves: every writable open made here applies the marks queued while
+another process held the database first.
 
 I/O rule: none of its own. Each verb calls the module that owns its kind of I/O (store, http,
 index files, the marks files). The heavy modules are imported inside the verbs, so building the
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from paperfeed.marks import MarkOutcome
     from paperfeed.opml import AddReport
     from paperfeed.records import MarkAction, SourceState
+    from paperfeed.recovery import Recovery, Restored
     from paperfeed.search.files import Indexes
     from paperfeed.search.hybrid import Filters, Hit
     from paperfeed.store import Store
@@ -157,6 +158,23 @@ class Paperfeed:
             return report
         return report.with_embedded(self.refresh(progress=progress))
 
+    # ------------------------------------------------------------ backups and recovery
+
+    def restore(self, backup: Path | None = None) -> Restored:
+        """Put `backup` (default: the newest) in place of the database, then replay every mark
+        of read_marks.jsonl; the replaced file is kept aside."""
+        from paperfeed.recovery import restore_backup
+
+        return restore_backup(self.settings, backup)
+
+    def recover(self, *, fetch: bool = True, http: HttpClient | None = None) -> Recovery:
+        """A lost or damaged database rebuilt: the newest backup (or empty), every mark
+        replayed, every source fetched again (then embed with `refresh`)."""
+        from paperfeed.recovery import recover
+
+        self.settings.ensure_home()
+        return recover(self.settings, self.config, http=http, fetch=fetch)
+
     def source_states(
         self, sources: Sequence[SourceConfig]
     ) -> tuple[dict[str, SourceState], dict[str, datetime | None]]:
@@ -172,7 +190,8 @@ class Paperfeed:
         step); failures are not counted when every source was unreachable (offline)."""
         from paperfeed.ingest.record import IngestReport, looks_offline, store_results
 
-        summaries = store_results(self.settings, results, now)
+        kept = self.config.backups_kept
+        summaries = store_results(self.settings, results, now, backups_kept=kept)
         return IngestReport(summaries, offline=looks_offline(results))
 
     def refresh(self, *, progress: Progress = SILENT) -> int:

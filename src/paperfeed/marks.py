@@ -38,6 +38,7 @@ class MarkEvent:
     action: MarkAction
     at: datetime
     item_id: int | None = None
+    key: str | None = None  # the item's canonical key: ids are not kept by a rebuilt database
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class MarkEvent:
             "action": self.action,
             "at": self.at.isoformat(),
             "item_id": self.item_id,
+            "key": self.key,
         }
 
     @classmethod
@@ -54,6 +56,7 @@ class MarkEvent:
             MarkAction(str(data["action"])),
             datetime.fromisoformat(data["at"]),
             data.get("item_id"),
+            data.get("key"),
         )
 
 
@@ -126,13 +129,15 @@ def record_marks(store: Store, settings: Settings, events: Sequence[MarkEvent]) 
     unresolved = [e.ref for e in events if e.item_id is None]
     resolved = iter(resolve_all(store, unresolved))
     ids = [e.item_id if e.item_id is not None else next(resolved) for e in events]
-    titles = {item.id: item.title for item in store.items.get_many(ids)}
+    items = {item.id: item for item in store.items.get_many(sorted(set(ids)))}
     with store.transaction():
         outcomes = [
-            MarkResult(e.ref, i, e.action, store.reading.apply(i, e.action, e.at), titles[i])
+            MarkResult(e.ref, i, e.action, store.reading.apply(i, e.action, e.at), items[i].title)
             for e, i in zip(events, ids, strict=True)
         ]
-    logged = [MarkEvent(e.ref, e.action, e.at, i) for e, i in zip(events, ids, strict=True)]
+    logged = [
+        MarkEvent(e.ref, e.action, e.at, i, items[i].key) for e, i in zip(events, ids, strict=True)
+    ]
     append_jsonl(settings.read_marks_log, (e.as_json() for e in logged))
     return outcomes
 
@@ -281,3 +286,40 @@ def reading_stats(
         for d in history
     ]
     return {"digests": digests, "progress": progress}
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    applied: int
+    unmatched: int  # marks on items the database does not hold (yet): re-ingest, then replay
+
+
+def replay_marks(store: Store, settings: Settings) -> Replay:
+    """Apply every mark in read_marks.jsonl again, in order, to a restored or rebuilt database.
+
+    Replaying the whole history gives the same final marks however many of them the database
+    already had (a repeated `read` keeps the first time; an `unread` after it still wins).
+    Items are found by canonical key, then by what the learner typed; old short ids are used
+    only when neither is known, because a rebuilt database numbers its items anew.
+    """
+    log = settings.read_marks_log
+    events = [MarkEvent.from_json(r) for r in read_jsonl(log) if not r.get("dropped")]
+    by_key = store.items.ids_for_keys(sorted({e.key for e in events if e.key}))
+    applied = unmatched = 0
+    with store.transaction():
+        for event in events:
+            item_id = by_key.get(event.key) if event.key else _fallback_id(store, event)
+            if item_id is None:
+                unmatched += 1
+                continue
+            store.reading.apply(item_id, event.action, event.at)
+            applied += 1
+    return Replay(applied, unmatched)
+
+
+def _fallback_id(store: Store, event: MarkEvent) -> int | None:
+    ref = event.ref if not event.ref.isdigit() else str(event.item_id or event.ref)
+    try:
+        return store.items.resolve(ref)
+    except NotFound:
+        return None

@@ -52,6 +52,11 @@ class Settings:
         return self.home / "index"
 
     @property
+    def backup_dir(self) -> Path:
+        """Dated copies of the database, one after each successful ingest (store.backup)."""
+        return self.home / "backups"
+
+    @property
     def default_digest_dir(self) -> Path:
         return self.home / "digests"
 

@@ -13,6 +13,7 @@ from paperfeed.cli.app import main
 
 COMMAND_MODULES = (
     "area_cmds",
+    "backup_cmds",
     "digest_cmds",
     "embed_cmds",
     "import_cmds",

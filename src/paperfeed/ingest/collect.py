@@ -236,7 +236,9 @@ def ingest(
             client.close()
     failed = sum(r.status == "failed" for r in results)
     progress.finish(f"{len(results)} sources, {failed} failed")
-    summaries = _store_reported(settings, results, now(), on_source_done, progress)
+    summaries = _store_reported(
+        settings, results, now(), on_source_done, progress, config.backups_kept
+    )
     position = {s.name: i for i, s in enumerate(sources)}
     summaries.sort(key=lambda summary: position[summary.name])
     return IngestReport(summaries, offline=looks_offline(results))
@@ -248,6 +250,7 @@ def _store_reported(
     now: datetime,
     on_source_done: Callable[[SourceSummary], None] | None,
     progress: Progress,
+    backups_kept: int,
 ) -> list[SourceSummary]:
     progress.start("storing", len(results), "sources")
     stored: list[SourceSummary] = []
@@ -258,7 +261,7 @@ def _store_reported(
         if on_source_done is not None:
             on_source_done(summary)
 
-    summaries = store_results(settings, results, now, done)
+    summaries = store_results(settings, results, now, done, backups_kept)
     new, updated = sum(s.new for s in summaries), sum(s.updated for s in summaries)
     progress.finish(f"{new} new, {updated} updated")
     return summaries

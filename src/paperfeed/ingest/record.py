@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from paperfeed.config import SourceConfig
+from paperfeed.config import DEFAULT_BACKUPS_KEPT, SourceConfig
 from paperfeed.errors import TransportError
 from paperfeed.marks import apply_pending_marks
 from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
 from paperfeed.settings import Settings
 from paperfeed.sources import source_type
 from paperfeed.store import Store
+from paperfeed.store.backup import backup
 
 DISABLE_AFTER_FAILURES = 3
 
@@ -217,8 +218,10 @@ def store_results(
     results: Sequence[SourceResult],
     now: datetime,
     on_source_done: Callable[[SourceSummary], None] | None = None,
+    backups_kept: int = DEFAULT_BACKUPS_KEPT,
 ) -> list[SourceSummary]:
-    """Store every result, one short transaction each, then fold the WAL into the file."""
+    """Store every result, one short transaction each, fold the WAL into the file and keep a
+    dated copy of it (the way back from a lost database, with read_marks.jsonl)."""
     count_failures = not looks_offline(results)
     summaries = []
     with Store.open(settings.db_path, wait=STORE_WAIT_SECONDS) as store:
@@ -229,4 +232,5 @@ def store_results(
             if on_source_done is not None:
                 on_source_done(summary)
         store.checkpoint()
+        backup(store, settings.backup_dir, backups_kept, now)
     return summaries

@@ -372,6 +372,10 @@ class ItemRepo:
 
     # ------------------------------------------------------------ resolve
 
+    def ids_for_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        """Canonical key → item id, for the keys that are stored."""
+        return {key: found.id for key, found in self._existing(list(keys)).items()}
+
     def resolve(self, ref: str) -> int:
         """A short id, an arXiv id (any version, 'arXiv:' prefix, abs/pdf URL), a DOI or any
         URL (normalised) → the item id. Raises NotFound with a one-line hint."""

@@ -1,0 +1,106 @@
+"""Dated backups of the DuckDB file, and putting one back (RELIABILITY D2).
+
+I/O rule: this module owns the backup folder (`Settings.backup_dir`) and is the only code that
+copies or replaces the database file. A backup is taken by the process that holds the file for
+writing, right after a CHECKPOINT, so the copy is a whole database with nothing left in a WAL;
+it is written atomically (temp file, fsync, rename) and only the newest `keep` are kept. A
+restore checks that the backup opens, moves the current file aside (`*.replaced-<time>`, never
+deleted: it may be all that is left) and puts a copy of the backup in its place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from paperfeed.errors import NotFound, StoreBusy, StoreError
+from paperfeed.files import write_atomic
+
+if TYPE_CHECKING:
+    from paperfeed.store import Store
+
+PREFIX = "paperfeed-"
+SUFFIX = ".duckdb"
+
+
+def backup(store: Store, folder: Path, keep: int, now: datetime | None = None) -> Path | None:
+    """Checkpoint and copy the open database into `folder`; None for a read-only or memory store."""
+    if store.read_only or keep <= 0 or not store.path.is_file():
+        return None
+    store.checkpoint()
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{PREFIX}{stamp}{SUFFIX}"
+    with open(store.path, "rb") as source:
+        write_atomic(target, lambda handle: shutil.copyfileobj(source, handle, 2**20))
+    prune(folder, keep)
+    return target
+
+
+def backups(folder: Path) -> list[Path]:
+    """Every backup in `folder`, oldest first (the names sort by time)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    old = backups(folder)[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
+
+
+def newest(folder: Path) -> Path | None:
+    found = backups(folder)
+    return found[-1] if found else None
+
+
+def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Path | None:
+    """Replace the database with a copy of `backup_path`. Returns where the old file went."""
+    _check_backup(backup_path)
+    moved = set_aside(db_path, now)
+    with open(backup_path, "rb") as source:
+        write_atomic(db_path, lambda handle: shutil.copyfileobj(source, handle, 2**20))
+    return moved
+
+
+def set_aside(db_path: Path, now: datetime | None = None) -> Path | None:
+    """Move the database (and its WAL) out of the way, never deleting it; None if absent."""
+    _check_not_in_use(db_path)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    wal = db_path.with_name(db_path.name + ".wal")
+    moved = None
+    if db_path.exists():
+        moved = db_path.with_name(f"{db_path.name}.replaced-{stamp}")
+        os.replace(db_path, moved)
+    if wal.exists():
+        os.replace(wal, wal.with_name(f"{wal.name}.replaced-{stamp}"))
+    return moved
+
+
+def _check_backup(path: Path) -> None:
+    if not path.is_file():
+        raise NotFound(f"no backup at {path}")
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"backup {path} cannot be opened: {first}") from exc
+
+
+def _check_not_in_use(db_path: Path) -> None:
+    """DuckDB holds an fcntl lock on the file it has open: refuse to swap it under a process."""
+    if not db_path.exists():
+        return
+    with open(db_path, "rb+") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreBusy(db_path) from None
+        fcntl.lockf(handle, fcntl.LOCK_UN)
