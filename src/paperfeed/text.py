@@ -2,7 +2,9 @@
 
 Pure functions, no I/O. DuckDB rejects lone surrogates, and control characters break terminals
 and markdown, so every string from a feed, a page or the arXiv API passes through `clean_text`,
-and every URL through `safe_http_url` (only http and https survive: RELIABILITY B3).
+and every URL through `safe_http_url` (only http and https survive: RELIABILITY B3). What goes
+to a terminal or into markdown goes through `plain`: no bidi, zero-width or control character
+can reorder, hide or inject anything there (RELIABILITY G4); JSON keeps them, escaped.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ _URL_INVISIBLES = re.compile("[\t\n\r]")  # browsers drop these anywhere in a UR
 _URL_EDGES = "".join(map(chr, range(0x21)))  # C0 controls and space
 _URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+# Bidi embeddings/overrides/isolates and marks, zero-width characters, soft hyphen, BOM, the
+# Unicode tag block: invisible characters that can reorder or hide text (RELIABILITY G4).
+INVISIBLE = re.compile(
+    "[\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+INVISIBLE_OR_CONTROL = re.compile(f"{INVISIBLE.pattern[:-1]}\x7f-\x9f]")
 MAX_URL_LENGTH = 4096
 HTTP_SCHEMES = ("http", "https")
 _HAS_YEAR = re.compile(r"\d{4}")
@@ -164,3 +173,22 @@ def _read_date(text: str) -> datetime | None:
     except (ValueError, OverflowError, TypeError):
         return None
     return parsed
+
+
+def visible(char: str) -> bool:
+    """Drop control and format characters (category C*), keep everything printable."""
+    return not unicodedata.category(char).startswith("C")
+
+
+def plain(text: str | None, limit: int | None = None) -> str:
+    """Untrusted text as one clean line: invisible controls gone, whitespace folded, truncated."""
+    if not text:
+        return ""
+    text = INVISIBLE.sub("", text)
+    text = _SPACES.sub(" ", text)
+    if not text.isprintable():  # printable means no C* character: the filter would keep all
+        text = "".join(char for char in text if visible(char))
+    text = text.strip()
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "…"
+    return text

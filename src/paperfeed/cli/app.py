@@ -7,6 +7,7 @@ A PaperfeedError becomes `error: <message>` on stderr and its exit code; never a
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +45,11 @@ class PaperfeedGroup(click.Group):
             return super().invoke(ctx)
         except PaperfeedError as exc:
             _fail(exc)
+        except click.UsageError as exc:
+            # one line, like every other error (click's default adds the usage and a hint)
+            where = exc.ctx.command_path if exc.ctx else "paperfeed"
+            click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
         except Exception as exc:
             # a full disk, a damaged database or a read-only home surfaces wherever DuckDB or
             # the OS first notice it: one line and its own exit code, never a traceback
@@ -129,7 +135,17 @@ def _age(elapsed: timedelta) -> str:
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+    """Readable UTF-8 JSON in which invisible characters (bidi, zero-width, C1 controls) stay
+    escaped as \\uXXXX: the data is kept whole, and a terminal showing it cannot be fooled."""
+    from paperfeed.text import INVISIBLE_OR_CONTROL
+
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=_json_default)
+    click.echo(INVISIBLE_OR_CONTROL.sub(_json_escape, text))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    encoded = match.group().encode("utf-16-be")
+    return "".join(f"\\u{encoded[i : i + 2].hex()}" for i in range(0, len(encoded), 2))
 
 
 def _json_default(value: Any) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
+from paperfeed.cli.params import DAY, OUT_FILE
 from paperfeed.library import Paperfeed
 
 
@@ -22,13 +23,13 @@ def window(
     end = datetime.combine(until.date() + timedelta(days=1), time(), UTC) if until else now
     start = datetime.combine(since.date(), time(), UTC) if since else end - timedelta(days=days)
     if start >= end:
-        raise click.BadParameter("--since must be before --until")
+        raise click.UsageError("--since must be before --until")
     return start, end
 
 
 @main.command()
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (published date).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
+@click.option("--since", type=DAY, help="First day (published date).")
+@click.option("--until", type=DAY, help="Last day, inclusive.")
 @click.option(
     "--per-area",
     type=click.IntRange(0, 100),
@@ -39,7 +40,7 @@ def window(
 @click.option("--budget", type=click.FloatRange(0), help="Reading minutes to fill, by score.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUT_FILE,
     help="Write here instead of DIGEST_DIR/YYYY-Www.md.",
 )
 @click.option("--dry-run", is_flag=True, help="Render to stdout; record and write nothing.")

@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
-from paperfeed.digest.markdown import plain
+from paperfeed.cli.params import ITEM_REF
 from paperfeed.library import Paperfeed
+from paperfeed.text import plain
 
 _SAID = {  # action: (what a change says, what a mark that changes nothing says)
     "read": ("marked read", "already read"),
@@ -59,7 +60,7 @@ def _json_option(command: Any) -> Any:
 
 
 @main.command(epilog=MARK_JSON)
-@click.argument("refs", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True, type=ITEM_REF)
 @_json_option
 @pass_paperfeed
 def read(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
@@ -75,7 +76,7 @@ def read(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command(epilog=MARK_JSON)
-@click.argument("refs", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True, type=ITEM_REF)
 @_json_option
 @pass_paperfeed
 def unread(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
@@ -89,7 +90,7 @@ def unread(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command(epilog=MARK_JSON)
-@click.argument("refs", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True, type=ITEM_REF)
 @click.option("--undo", is_flag=True, help="Remove the saved mark instead (as `unsave`).")
 @_json_option
 @pass_paperfeed
@@ -104,7 +105,7 @@ def save(pf: Paperfeed, refs: tuple[str, ...], undo: bool, as_json: bool) -> Non
 
 
 @main.command(epilog=MARK_JSON)
-@click.argument("refs", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True, type=ITEM_REF)
 @_json_option
 @pass_paperfeed
 def unsave(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
@@ -118,7 +119,7 @@ def unsave(pf: Paperfeed, refs: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command(epilog=MARK_JSON)
-@click.argument("ref")
+@click.argument("ref", type=ITEM_REF)
 @click.argument("rating", type=click.Choice(["up", "down", "clear"]))
 @_json_option
 @pass_paperfeed

@@ -17,9 +17,10 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
-from paperfeed.digest.markdown import plain
+from paperfeed.cli.params import DAY, ITEM_REF, TEXT, check_window
 from paperfeed.library import Paperfeed
 from paperfeed.search.hybrid import Filters, Hit
+from paperfeed.text import plain
 
 
 def _print_hits(hits: list[Hit], header: str, as_json: bool) -> None:
@@ -33,8 +34,9 @@ def _print_hits(hits: list[Hit], header: str, as_json: bool) -> None:
     click.echo(f"{'id':>7} RS  score  title (published, source)  link")
     for h in hits:
         marks = ("R" if h.read else "-") + ("S" if h.saved else "-")
-        where = ", ".join(x for x in (h.published, h.source) if x)
-        ref = f"arXiv:{h.arxiv_id}" if h.arxiv_id else (h.url or "")
+        # untrusted fields through `plain`: no bidi or control character reaches the terminal
+        where = plain(", ".join(str(x) for x in (h.published, h.source) if x))
+        ref = plain(f"arXiv:{h.arxiv_id}" if h.arxiv_id else (h.url or ""))
         click.echo(f"{h.id:>7} {marks} {h.score:6.3f}  {plain(h.title, 100)}  ({where})  {ref}")
         if h.snippet:
             click.echo(f"{'':>18}{plain(h.snippet, 110)}")
@@ -45,7 +47,6 @@ def _header(what: str, filters: Filters) -> str:
     return f"{what} ({described})" if described else what
 
 
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
 _HITS_JSON = (
     "--json prints a list of {id, arxiv_id, title, url, source, sources, published, score, "
     "read, saved, snippet}, best first; [] when nothing matches. Text output: a header line, "
@@ -66,8 +67,8 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--saved", is_flag=True, help="Only items you saved."),
             click.option("--read", "only_read", is_flag=True, help="Only items you marked read."),
             click.option("--unread", is_flag=True, help="Leave out items marked read."),
-            click.option("--since", type=_DATE, help="Published on or after this day."),
-            click.option("--until", type=_DATE, help="Published on or before this day."),
+            click.option("--since", type=DAY, help="Published on or after this day (YYYY-MM-DD)."),
+            click.option("--until", type=DAY, help="Published on or before this day (YYYY-MM-DD)."),
         ]
     ):
         command = option(command)
@@ -78,6 +79,7 @@ def _filters(options: dict[str, Any]) -> Filters:
     if options["only_read"] and options["unread"]:
         raise click.UsageError("--read and --unread exclude each other")
     since, until = options["since"], options["until"]
+    check_window(since, until)
     return Filters(
         source=options["source"],
         tag=options["tag"],
@@ -96,7 +98,7 @@ _K = click.option(
 
 
 @main.command(epilog=_HITS_JSON)
-@click.argument("query", nargs=-1, required=True)
+@click.argument("query", nargs=-1, required=True, type=TEXT)
 @_K
 @_filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (see below).")
@@ -118,7 +120,7 @@ def search(pf: Paperfeed, /, query: tuple[str, ...], k: int, as_json: bool, **op
 
 
 @main.command(epilog=_HITS_JSON)
-@click.argument("ref")
+@click.argument("ref", type=ITEM_REF)
 @_K
 @_filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (see below).")

@@ -17,7 +17,6 @@ import numpy as np
 
 from paperfeed.config import FocusArea
 from paperfeed.digest import rank
-from paperfeed.digest.markdown import plain
 from paperfeed.digest.model import (
     Attention,
     Digest,
@@ -30,6 +29,7 @@ from paperfeed.digest.model import (
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.records import ItemKind, SourceState
 from paperfeed.store.items import StoredItem
+from paperfeed.text import plain
 
 EXPLAINED_LOOKBACK = timedelta(days=60)  # posts this much older than the window still explain
 EXPLAINED_SIMILARITY = 0.85  # a post this close to a paper explains it even without a link

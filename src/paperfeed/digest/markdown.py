@@ -17,44 +17,19 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
+from paperfeed.text import INVISIBLE, plain, visible
+
 if TYPE_CHECKING:
     from paperfeed.digest.model import Digest, DigestEntry
 
-# Bidi embeddings/overrides/isolates and marks, zero-width characters, soft hyphen, BOM, the
-# Unicode tag block: invisible characters that can reorder or hide text (RELIABILITY G4).
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
-)
-_WHITESPACE = re.compile(r"\s+")
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 # Kept as they are in a URL; everything else outside [A-Za-z0-9_.~-] is percent-encoded.
 _URL_SAFE = "/:?#@!$&*+,;=%-"
-
-
-def _visible(char: str) -> bool:
-    """Drop control and format characters (category C*), keep everything printable."""
-    return not unicodedata.category(char).startswith("C")
-
-
-def plain(text: str | None, limit: int | None = None) -> str:
-    """Untrusted text as one clean line: invisible controls gone, whitespace folded, truncated."""
-    if not text:
-        return ""
-    text = _INVISIBLE.sub("", text)
-    text = _WHITESPACE.sub(" ", text)
-    if not text.isprintable():  # printable means no C* character: the filter would keep all
-        text = "".join(char for char in text if _visible(char))
-    text = text.strip()
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)].rstrip() + "…"
-    return text
 
 
 def escape_text(text: str | None, limit: int | None = None) -> str:
@@ -67,9 +42,9 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if not _SCHEME.match(url) or _INVISIBLE.search(url):
+    if not _SCHEME.match(url) or INVISIBLE.search(url):
         return None
-    if any(not _visible(char) for char in url if not char.isspace()):
+    if any(not visible(char) for char in url if not char.isspace()):
         return None
     try:
         host = urlsplit(url).netloc

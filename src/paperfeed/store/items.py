@@ -380,7 +380,8 @@ class ItemRepo:
         """A short id, an arXiv id (any version, 'arXiv:' prefix, abs/pdf URL), a DOI or any
         URL (normalised) → the item id. Raises NotFound with a one-line hint."""
         ref = ref.strip()
-        found = self._resolve_id(ref) if ref.isdigit() else self._resolve_key(ref)
+        short_id = ref.isascii() and ref.isdigit() and len(ref) < 19  # `²` is a digit too
+        found = self._resolve_id(ref) if short_id else self._resolve_key(ref)
         if found is None:
             raise NotFound(
                 f"no item matches {ref!r}: use a short id from `paperfeed search`, "

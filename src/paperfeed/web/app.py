@@ -19,9 +19,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from paperfeed.digest.markdown import plain, safe_url
+from paperfeed.digest.markdown import safe_url
 from paperfeed.errors import NotFound, PaperfeedError, StoreBusy
 from paperfeed.search.hybrid import Filters
+from paperfeed.text import plain
 from paperfeed.web import cards
 from paperfeed.web.room import Room
 from paperfeed.web.safety import CSRF_FIELD, Guard, Policy

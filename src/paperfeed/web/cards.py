@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paperfeed.digest.build import code_link, estimate_minutes, item_url, snippet
-from paperfeed.digest.markdown import plain, safe_url
+from paperfeed.digest.markdown import safe_url
 from paperfeed.store.items import StoredItem
 from paperfeed.store.reading import Mark
+from paperfeed.text import plain
 
 MARK_ACTIONS = ("read", "unread", "save", "unsave", "up", "down", "unrate")
 
