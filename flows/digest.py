@@ -45,10 +45,10 @@ def build_and_write(settings: Settings, config: Config, options: DigestOptions) 
     """Rank the window, write digests/YYYY-Www.md, record what was sent; publish the artifact."""
     run = Paperfeed(settings, config).digest(options)
     create_markdown_artifact(
-        run.markdown, key=ARTIFACT_KEY, description=f"paperfeed digest {run.digest.period}"
+        run.markdown, key=ARTIFACT_KEY, description=f"paperfeed digest {run.period}"
     )
-    attention = tuple(a.source for a in run.digest.attention)
-    return Published(run.path, run.digest.period, len(run.digest.entries), attention)
+    attention = tuple(a.source for a in run.digest.attention) if run.digest else ()
+    return Published(run.path, run.period, run.items, attention)
 
 
 @flow(name="paperfeed-digest")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
 from paperfeed.cli.params import DAY, OUT_FILE
 from paperfeed.library import Paperfeed
+
+if TYPE_CHECKING:
+    from paperfeed.store.digests import Unwritten
 
 
 def window(
@@ -85,10 +89,22 @@ def digest(
         start, end, per_area=per_area, highlights=per_area, budget_minutes=budget
     )
     result = pf.digest(options, out=out, dry_run=dry_run)
-    if as_json:
+    if result.finished is not None:
+        _report_finished(result.finished, as_json)
+    elif as_json and result.digest is not None:
         emit_json({**result.digest.as_json(), "path": str(result.path) if result.path else None})
     elif dry_run:
         click.echo(result.markdown, nl=False)
     else:
-        count = len(result.digest.entries)
-        click.echo(f"wrote {result.path} ({count} items)")
+        click.echo(f"wrote {result.path} ({result.items} items)")
+
+
+def _report_finished(finished: Unwritten, as_json: bool) -> None:
+    if as_json:
+        fields = {"period": finished.period, "path": finished.path, "items": finished.items}
+        emit_json({**fields, "finished_interrupted_run": True})
+        return
+    click.echo(
+        f"wrote {finished.path} ({finished.items} items): an interrupted run had recorded this "
+        "digest but not written it; run `paperfeed digest` again for a new one"
+    )

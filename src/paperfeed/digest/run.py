@@ -9,7 +9,7 @@ stops after rendering. Nothing here builds SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from paperfeed.digest.gather import gather
 from paperfeed.digest.markdown import render_markdown
 from paperfeed.digest.model import Digest, DigestOptions, Encoder
 from paperfeed.files import write_text_atomic
-from paperfeed.store.digests import SentItem
+from paperfeed.store.digests import SentItem, Unwritten
 
 if TYPE_CHECKING:
     from paperfeed.store import Store
@@ -43,7 +43,9 @@ def write_digest(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-def record_digest(store: Store, digest: Digest, path: Path | None) -> int:
+def record_digest(
+    store: Store, digest: Digest, path: Path | None, markdown: str | None = None
+) -> int:
     groups = [s.entries for s in digest.sections] + [digest.highlights]
     sent = [
         SentItem(e.item.id, e.area, position, e.score)
@@ -57,14 +59,38 @@ def record_digest(store: Store, digest: Digest, path: Path | None) -> int:
         created_at=digest.created_at,
         path=str(path) if path else None,
         items=sent,
+        markdown=markdown,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class DigestRun:
-    digest: Digest
+    digest: Digest | None  # None when the run only finished an interrupted one (`finished`)
     markdown: str
     path: Path | None  # None on a dry run
+    finished: Unwritten | None = None
+
+    @property
+    def period(self) -> str:
+        if self.digest is not None:
+            return self.digest.period
+        return self.finished.period if self.finished else ""
+
+    @property
+    def items(self) -> int:
+        if self.digest is not None:
+            return len(self.digest.entries)
+        return self.finished.items if self.finished else 0
+
+
+def finish_unwritten(store: Store, now: datetime | None = None) -> list[Unwritten]:
+    """Write the files of digests that were recorded but whose write was not confirmed (a crash
+    between the two); their items are already sent, so they are never built again."""
+    pending = store.digests.unwritten()
+    for digest in pending:
+        write_digest(Path(digest.path), digest.markdown)
+        store.digests.mark_written(digest.id, now or datetime.now(UTC))
+    return pending
 
 
 def run_digest(
@@ -77,12 +103,21 @@ def run_digest(
     out: Path | None = None,
     dry_run: bool = False,
 ) -> DigestRun:
-    """gather → build → render → write → record (the last two skipped on a dry run)."""
+    """gather → build → render → record → write (the last two skipped on a dry run).
+
+    Recorded first, with the text and the path, then written atomically, then confirmed: a
+    crash in between leaves a recorded digest that the next run writes, instead of building
+    another one for the same period.
+    """
+    if not dry_run and (interrupted := finish_unwritten(store)):
+        last = interrupted[-1]
+        return DigestRun(None, last.markdown, Path(last.path), finished=last)
     digest = build_digest(gather(store, config, encode, options), options)
     markdown = render_markdown(digest)
     if dry_run:
         return DigestRun(digest, markdown, None)
     path = out or digest_path(folder, digest.period)
+    digest_id = record_digest(store, digest, path, markdown)
     write_digest(path, markdown)
-    record_digest(store, digest, path)
+    store.digests.mark_written(digest_id, datetime.now(UTC))
     return DigestRun(digest, markdown, path)

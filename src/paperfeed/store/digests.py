@@ -37,6 +37,15 @@ class DigestSummary:
     saved: int
 
 
+@dataclass(frozen=True, slots=True)
+class Unwritten:
+    id: int
+    period: str
+    path: str
+    markdown: str
+    items: int
+
+
 _HISTORY = """
     SELECT d.id, d.period, d.window_start, d.window_end, d.created_at, d.path,
            count(di.item_id),
@@ -63,13 +72,16 @@ class DigestRepo:
         created_at: datetime,
         path: str | None,
         items: Sequence[SentItem],
+        markdown: str | None = None,
     ) -> int:
-        """Record one sent digest and its items in one transaction. Returns the digest id."""
+        """Record one sent digest and its items in one transaction. Returns the digest id.
+
+        With `markdown`, the digest counts as not yet written until `mark_written`."""
         with transaction(self.conn):
             row = self.conn.execute(
-                "INSERT INTO digests (period, window_start, window_end, created_at, path) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                [period, window_start, window_end, created_at, path],
+                "INSERT INTO digests (period, window_start, window_end, created_at, path, markdown)"
+                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                [period, window_start, window_end, created_at, path, markdown],
             ).fetchone()
             digest_id = int(row[0]) if row else 0
             if items:
@@ -86,6 +98,19 @@ class DigestRepo:
                     ],
                 )
         return digest_id
+
+    def mark_written(self, digest_id: int, at: datetime) -> None:
+        self.conn.execute("UPDATE digests SET written_at = $2 WHERE id = $1", [digest_id, at])
+
+    def unwritten(self) -> list[Unwritten]:
+        """Digests recorded with their text whose file was not confirmed written (a crash)."""
+        rows = self.conn.execute(
+            "SELECT d.id, d.period, d.path, d.markdown, count(di.item_id) FROM digests d "
+            "LEFT JOIN digest_items di ON di.digest_id = d.id "
+            "WHERE d.markdown IS NOT NULL AND d.written_at IS NULL AND d.path IS NOT NULL "
+            "GROUP BY ALL ORDER BY d.id"
+        ).fetchall()
+        return [Unwritten(int(i), period, path, text, int(n)) for i, period, path, text, n in rows]
 
     def sent_ids(self) -> set[int]:
         """Every item any earlier digest sent: they are never sent again."""

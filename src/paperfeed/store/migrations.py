@@ -110,4 +110,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_digest_file",
+        # the digest is recorded with its text before the file is written, and marked written
+        # after: a crash in between is finished by the next run (never a -2 copy)
+        """
+        ALTER TABLE digests ADD COLUMN markdown VARCHAR;
+        ALTER TABLE digests ADD COLUMN written_at TIMESTAMPTZ;
+        """,
+    ),
 ]
