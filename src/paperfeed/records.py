@@ -87,6 +87,7 @@ class FetchResponse:
     content_type: str | None = None
     validators: Validators = Validators()
     moved_to: str | None = None  # set when a 301/308 was followed: the new permanent URL
+    seconds_left: float | None = None  # of the fetch's total deadline: the parse's budget
 
     @property
     def not_modified(self) -> bool:

@@ -203,7 +203,8 @@ class HttpClient:
                 pace(min_interval)
                 outcome = self._hop(current, request)
                 if isinstance(outcome, FetchResponse):
-                    return replace(outcome, moved_to=chain.moved_to)
+                    left = max(deadline.remaining(), 0.0)
+                    return replace(outcome, moved_to=chain.moved_to, seconds_left=left)
                 current = chain.follow(outcome.status, outcome.location)
 
     @contextlib.contextmanager

@@ -14,14 +14,16 @@ adapter's normaliser, so text, URL and date rules are the same as for feeds.
 
 from __future__ import annotations
 
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
-from paperfeed.records import Collected, Item, SourceState
+from paperfeed.http import HttpPolicy
+from paperfeed.records import Collected, FetchResponse, Item, SourceState
 from paperfeed.sources import SourceType, collect_page
 from paperfeed.sources.feed import RawEntry, to_item
 from paperfeed.text import clean_text, parse_date, safe_http_url
@@ -38,6 +40,7 @@ __all__ = ["collect", "parse"]
 
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MAX_ITEMS = 500
+MIN_PARSE_SECONDS = 2.0  # a page that arrived at the very end of the deadline still gets this
 REQUIRED = ("item", "title")
 OPTIONAL = ("link", "date", "summary")
 
@@ -121,17 +124,41 @@ def _entry(node: Tag, selectors: dict[str, str], base: str | None) -> RawEntry:
     )
 
 
-def parse(body: bytes, source: SourceConfig, base_url: str | None = None) -> list[Item]:
-    """A listing page → its items, in page order. `base_url` (the fetched URL) resolves links."""
+def parse(
+    body: bytes,
+    source: SourceConfig,
+    base_url: str | None = None,
+    budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Item]:
+    """A listing page → its items, in page order. `base_url` (the fetched URL) resolves links.
+
+    With a `budget` (seconds), a page that takes longer is a ParseError: selectors over a page
+    of 100,000 nested elements cost that many steps per item, and the time is checked between
+    items (and after the tree is built, which is linear in the page and cannot be cut short).
+    """
     selectors = _selectors(source)
     base = base_url or source.url
     now = datetime.now(UTC)
+    give_up = None if budget is None else clock() + budget
     items: list[Item] = []
-    for node in _soup(body).select(selectors["item"], limit=MAX_ITEMS):
+    soup = _soup(body)
+    for node in soup.select(selectors["item"], limit=MAX_ITEMS):
+        if give_up is not None and clock() > give_up:
+            raise ParseError(
+                f"page took longer than {budget:.0f} s to parse (the fetch's deadline) after "
+                f"{len(items)} items: too deeply nested or too large for its selectors"
+            )
         item = to_item(_entry(node, selectors, base), base, now)
         if item is not None:
             items.append(item)
     return items
+
+
+def _budget(resp: FetchResponse) -> float:
+    """What is left of the fetch's deadline, and never less than MIN_PARSE_SECONDS."""
+    left = HttpPolicy().total_deadline if resp.seconds_left is None else resp.seconds_left
+    return max(left, MIN_PARSE_SECONDS)
 
 
 def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Collected:
@@ -141,7 +168,7 @@ def collect(source: SourceConfig, state: SourceState, http: HttpClient) -> Colle
         state,
         http,
         accept=HTML_ACCEPT,
-        parse=lambda resp: parse(resp.body, source, base_url=resp.url),
+        parse=lambda resp: parse(resp.body, source, base_url=resp.url, budget=_budget(resp)),
     )
 
 
