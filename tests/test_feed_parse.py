@@ -276,3 +276,23 @@ def test_openai_feed_that_went_empty_gives_no_items() -> None:
         "fixtures/feeds/ml_org_feeds_scraped/olshansk_history/feed_openai_research__2025-06-18.xml"
     )
     assert feed.parse(shared_path(path).read_bytes(), SourceConfig(name="o", type="feed")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-13-45", None),  # feedparser rolls it over to 2025-01-01
+        ("2024-02-30", None),  # ... and this to 2024-03-01
+        ("2024-02-30T10:00:00Z", None),
+        ("Fri, 30 Feb 2024 10:00:00 GMT", None),
+        ("Fri, 01 Mar 2024 10:00:00 -0500", datetime(2024, 3, 1, 15, tzinfo=UTC)),
+        ("2024-03-01T23:30:00-05:00", datetime(2024, 3, 2, 4, 30, tzinfo=UTC)),
+    ],
+)
+def test_impossible_dates_are_null_not_shifted(text: str, expected: datetime | None) -> None:
+    body = (
+        '<rss version="2.0"><channel><item><title>t</title><link>https://e.org/x</link>'
+        f"<pubDate>{text}</pubDate></item></channel></rss>"
+    ).encode()
+    items = feed.parse(body, SourceConfig("s", "feed", url="https://e.org/f"))
+    assert items[0].published == expected

@@ -147,7 +147,7 @@ def parse_date(text: object) -> datetime | None:
     if not isinstance(text, str) or not _HAS_YEAR.search(text) or len(text) > _MAX_DATE_LENGTH:
         return None
     parsed = _read_date(text.strip())
-    if parsed is None:
+    if parsed is None or not _year_is_in(parsed, text):
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
@@ -155,6 +155,19 @@ def parse_date(text: object) -> datetime | None:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def _year_is_in(found: datetime, text: str) -> bool:
+    """email.utils reads the year 0001 as 2001: a year that is not written in the text is wrong
+    (a two-digit year counts only when the text has no four-digit number)."""
+    numbers = re.findall(r"\d+", text)
+    four = {n for n in numbers if len(n) == 4}
+    year = f"{found.year:04d}"
+    if four:
+        return year in four
+    if any(len(n) >= 8 and n.startswith(year) for n in numbers):  # 20260102T030405Z
+        return True
+    return f"{found.year % 100:02d}" in {n.zfill(2) for n in numbers}
 
 
 def _read_date(text: str) -> datetime | None:

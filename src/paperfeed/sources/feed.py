@@ -98,6 +98,23 @@ def _from_struct(value: object) -> datetime | None:
         return None
 
 
+def _entry_date(entry: dict[str, Any], field: str) -> datetime | None:
+    """Our reading of the date text first: feedparser's `*_parsed` rolls an impossible date
+    over (2024-02-30 becomes 2024-03-01, 2024-13-45 becomes 2025-01-01). Its reading is kept
+    only for formats we cannot read, and only when its year and day are in the text."""
+    text = _get(entry, field)
+    if not isinstance(text, str):
+        return _from_struct(_get(entry, f"{field}_parsed"))
+    found = parse_date(text)
+    if found is not None:
+        return found
+    struct = _get(entry, f"{field}_parsed")
+    numbers = {int(n) for n in re.findall(r"\d+", text)}
+    if isinstance(struct, time.struct_time) and {struct.tm_year, struct.tm_mday} <= numbers:
+        return _from_struct(struct)
+    return None
+
+
 # --- normalising (pure) -----------------------------------------------------------------------
 
 
@@ -245,10 +262,8 @@ def _from_feedparser(entry: dict[str, Any]) -> RawEntry:
         for tag in _get(entry, "tags") or ()
         if isinstance(tag, dict)
     ]
-    published = _from_struct(_get(entry, "published_parsed")) or parse_date(
-        _get(entry, "published")
-    )
-    updated = _from_struct(_get(entry, "updated_parsed")) or parse_date(_get(entry, "updated"))
+    published = _entry_date(entry, "published")
+    updated = _entry_date(entry, "updated")
     return RawEntry(
         title=_str(_get(entry, "title")),
         link=_str(_get(entry, "link")),
