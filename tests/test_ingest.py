@@ -170,6 +170,29 @@ def test_permanent_redirect_is_remembered_and_config_untouched(
         assert store.sources.get("temp").moved_to is None
 
 
+def test_a_redirect_is_forgotten_when_the_configured_url_changes(
+    srv: FixtureServer, tmp_path: Path
+) -> None:
+    """Issue 14: after a 301 the learner edits the URL in sources.yaml; the new URL is fetched
+    (the stored redirect was learnt for the old one), and a 301 from it is learnt afresh."""
+    body = shared_path(COLAH).read_bytes()
+    srv.routes["/old"] = redirect(srv.url("/target"), code=301)
+    srv.routes["/target"] = static(body)
+    srv.routes["/edited"] = redirect(srv.url("/elsewhere"), code=301)
+    srv.routes["/elsewhere"] = static(body)
+    run(write_config(tmp_path, [feed_source("blog", srv.url("/old"))]))
+    settings = write_config(tmp_path, [feed_source("blog", srv.url("/edited"))])
+
+    run(settings)
+    run(settings)
+
+    assert (srv.hits["/old"], srv.hits["/target"]) == (1, 1)
+    assert (srv.hits["/edited"], srv.hits["/elsewhere"]) == (1, 2)
+    with Store.open(settings.db_path, read_only=True) as store:
+        state = store.sources.get("blog")
+    assert (state.moved_to, state.moved_from) == (srv.url("/elsewhere"), srv.url("/edited"))
+
+
 def test_gone_disables_the_source_for_good(srv: FixtureServer, tmp_path: Path) -> None:
     srv.routes["/gone"] = status(410)
     settings = write_config(tmp_path, [feed_source("gone", srv.url("/gone"))])

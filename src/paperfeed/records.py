@@ -101,6 +101,7 @@ class SourceState:
     name: str
     validators: Validators = Validators()
     moved_to: str | None = None  # a remembered 301/308 target: fetch this instead of the config URL
+    moved_from: str | None = None  # ... as long as the configured URL is still this one
     last_ok: datetime | None = None
     last_status: str | None = None
     last_error: str | None = None
@@ -109,6 +110,13 @@ class SourceState:
     disabled_reason: str | None = None
     retry_after: datetime | None = None
     cursor: str | None = None  # adapter resume point (arXiv: JSON with window and offset)
+
+    def url_for(self, config_url: str | None) -> str | None:
+        """The URL to fetch: the remembered permanent redirect, unless sources.yaml has named
+        another URL since it was learnt (the learner's edit wins)."""
+        if self.moved_to and self.moved_from in (None, config_url):
+            return self.moved_to
+        return config_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,6 +202,7 @@ def _store_collected(
         moved_to=collected.moved_to,
         cursor=collected.cursor,
         now=now,
+        config_url=result.source.url,
     )
     return replace(summary, status=status)
 

@@ -42,7 +42,7 @@ def url_host(source: SourceConfig, state: SourceState) -> str:
     """The host of the source's URL (or of the URL it moved to for good)."""
     from paperfeed.http import host_of  # httpx: not needed just to read sources.yaml
 
-    return host_of(state.moved_to or source.url or "")
+    return host_of(state.url_for(source.url) or "")
 
 
 def url_label(source: SourceConfig) -> str | None:
@@ -102,7 +102,7 @@ def collect_page(
 ) -> Collected:
     """One conditional GET of the source's URL (or the URL it moved to for good); a 304 is
     returned without parsing. Shared by the feed and html adapters."""
-    url = state.moved_to or source.url
+    url = state.url_for(source.url)
     if not url:
         raise SourceError(f"source {source.name} has no url")
     resp = http.fetch(

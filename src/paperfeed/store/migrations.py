@@ -119,4 +119,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE digests ADD COLUMN written_at TIMESTAMPTZ;
         """,
     ),
+    (
+        "0006_moved_from",
+        # the configured URL a remembered 301/308 came from: once sources.yaml names another
+        # URL, the redirect is forgotten and the new URL is fetched
+        "ALTER TABLE source_state ADD COLUMN moved_from VARCHAR;",
+    ),
 ]

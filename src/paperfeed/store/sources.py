@@ -17,13 +17,13 @@ from paperfeed.store.connection import as_utc, transaction
 
 _SELECT_ONE = """
     SELECT name, etag, last_modified, moved_to, last_ok, last_status, last_error,
-           consecutive_failures, disabled, disabled_reason, retry_after, cursor
+           consecutive_failures, disabled, disabled_reason, retry_after, cursor, moved_from
     FROM source_state WHERE name = $1
 """
 
 _SELECT_ALL = """
     SELECT name, etag, last_modified, moved_to, last_ok, last_status, last_error,
-           consecutive_failures, disabled, disabled_reason, retry_after, cursor
+           consecutive_failures, disabled, disabled_reason, retry_after, cursor, moved_from
     FROM source_state ORDER BY name
 """
 
@@ -33,7 +33,13 @@ _SUCCESS = """
     UPDATE source_state SET
         etag = CASE WHEN $2 THEN $3 ELSE etag END,
         last_modified = CASE WHEN $2 THEN $4 ELSE last_modified END,
-        moved_to = coalesce($5, moved_to), cursor = $6, last_status = $7,
+        moved_to = CASE WHEN $5 IS NOT NULL THEN $5
+                        WHEN moved_from IS DISTINCT FROM $9 AND moved_from IS NOT NULL THEN NULL
+                        ELSE moved_to END,
+        moved_from = CASE WHEN $5 IS NOT NULL THEN $9
+                          WHEN moved_from IS DISTINCT FROM $9 THEN NULL
+                          ELSE moved_from END,
+        cursor = $6, last_status = $7,
         last_attempt_at = $8, last_ok = $8, last_error = NULL,
         consecutive_failures = 0, retry_after = NULL
     WHERE name = $1
@@ -99,11 +105,13 @@ def _state(row: tuple[Any, ...]) -> SourceState:
         disabled_reason,
         retry_after,
         cursor,
+        moved_from,
     ) = row
     return SourceState(
         name=name,
         validators=Validators(etag, last_modified),
         moved_to=moved_to,
+        moved_from=moved_from,
         last_ok=as_utc(last_ok),
         last_status=last_status,
         last_error=last_error,
@@ -136,16 +144,20 @@ class SourceStateRepo:
         moved_to: str | None,
         cursor: str | None,
         now: datetime,
+        config_url: str | None = None,
     ) -> None:
         """A fetch that worked: failures reset, retry window cleared. `validators` None keeps
-        the stored ones; `moved_to` None keeps a remembered redirect; `cursor` None clears it."""
+        the stored ones; `moved_to` None keeps a remembered redirect, unless it was learnt for
+        another configured URL than `config_url` (then it is forgotten); `cursor` None clears
+        it."""
         keep = validators is None
         etag = None if validators is None else validators.etag
         last_modified = None if validators is None else validators.last_modified
         with transaction(self.conn):
             self.conn.execute(_ENSURE, [name])
             self.conn.execute(
-                _SUCCESS, [name, not keep, etag, last_modified, moved_to, cursor, status, now]
+                _SUCCESS,
+                [name, not keep, etag, last_modified, moved_to, cursor, status, now, config_url],
             )
 
     def record_failure(
