@@ -13,6 +13,7 @@ import email.utils
 import html
 import re
 import unicodedata
+import warnings
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -182,7 +183,9 @@ def _read_date(text: str) -> datetime | None:
     from dateutil import parser  # only for written dates: most of them never get this far
 
     try:
-        parsed: datetime = parser.parse(text)
+        with warnings.catch_warnings():  # an unknown zone name ("EDT") is read as UTC
+            warnings.simplefilter("ignore", parser.UnknownTimezoneWarning)
+            parsed: datetime = parser.parse(text)
     except (ValueError, OverflowError, TypeError):
         return None
     return parsed

@@ -99,20 +99,17 @@ def _from_struct(value: object) -> datetime | None:
 
 
 def _entry_date(entry: dict[str, Any], field: str) -> datetime | None:
-    """Our reading of the date text first: feedparser's `*_parsed` rolls an impossible date
-    over (2024-02-30 becomes 2024-03-01, 2024-13-45 becomes 2025-01-01). Its reading is kept
-    only for formats we cannot read, and only when its year and day are in the text."""
+    """feedparser's reading (it knows the most formats and zones), unless it rolled an
+    impossible date over (2024-02-30 becomes 2024-03-01, 2024-13-45 becomes 2025-01-01): its
+    year and day must be written in the text, else the text is read again by `parse_date`."""
     text = _get(entry, field)
-    if not isinstance(text, str):
-        return _from_struct(_get(entry, f"{field}_parsed"))
-    found = parse_date(text)
-    if found is not None:
-        return found
     struct = _get(entry, f"{field}_parsed")
+    if not isinstance(text, str):
+        return _from_struct(struct)
     numbers = {int(n) for n in re.findall(r"\d+", text)}
     if isinstance(struct, time.struct_time) and {struct.tm_year, struct.tm_mday} <= numbers:
         return _from_struct(struct)
-    return None
+    return parse_date(text)
 
 
 # --- normalising (pure) -----------------------------------------------------------------------
