@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from paperfeed.config import SourceConfig
 from paperfeed.errors import ParseError
-from paperfeed.http import HttpPolicy
 from paperfeed.records import Collected, FetchResponse, Item, SourceState
 from paperfeed.sources import SourceType, collect_page
 from paperfeed.sources.feed import RawEntry, to_item
@@ -157,6 +156,8 @@ def parse(
 
 def _budget(resp: FetchResponse) -> float:
     """What is left of the fetch's deadline, and never less than MIN_PARSE_SECONDS."""
+    from paperfeed.http import HttpPolicy  # here: loading the config must not import httpx
+
     left = HttpPolicy().total_deadline if resp.seconds_left is None else resp.seconds_left
     return max(left, MIN_PARSE_SECONDS)
 
