@@ -109,3 +109,17 @@ def test_collect_200_and_304() -> None:
     got = html.collect(SOURCE, state, unchanged)  # type: ignore[arg-type]
     assert got.not_modified and got.items == []
     assert unchanged.calls[0][1]["validators"] == Validators(etag='"e"')
+
+
+def test_parse_stops_when_its_budget_is_spent() -> None:
+    """The budget is checked between items, on the clock it is given (here one second a tick)."""
+    items = (b"<li><h2>t%d</h2><a href='/p%d'>x</a></li>" % (i, i) for i in range(20))
+    page = b"<ul>" + b"".join(items)
+    source = SourceConfig(
+        "s", "html", url="https://e.org/", options={"selectors": {"item": "li", "title": "h2"}}
+    )
+    ticks = iter(range(1000))
+    assert len(html.parse(page, source, budget=100.0, clock=lambda: float(next(ticks)))) == 20
+    ticks = iter(range(1000))
+    with pytest.raises(ParseError, match="took longer than 5 s to parse .* after 5 items"):
+        html.parse(page, source, budget=5.0, clock=lambda: float(next(ticks)))
