@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from paperfeed.config import Config
-from paperfeed.errors import NotFound, StoreBusy
+from paperfeed.errors import NotFound, PaperfeedError, StoreBusy
 from paperfeed.library import Paperfeed
 from paperfeed.records import MarkAction
 from paperfeed.settings import Settings
@@ -186,7 +186,10 @@ class Room(Paperfeed):
         from paperfeed.digest.model import DigestOptions
 
         start, end = iso_week_window(period) if period else (now - timedelta(days=7), now)
-        return self.digest(DigestOptions(start, end), dry_run=True).digest
+        built = self.digest(DigestOptions(start, end), dry_run=True).digest
+        if built is None:  # only a writing run finishes an interrupted one instead of building
+            raise PaperfeedError("the digest could not be built")
+        return built
 
     def search_page(
         self, query: str, filters: Filters, area: str | None = None, k: int = 10
