@@ -55,7 +55,9 @@ def recover_command(pf: Paperfeed, no_ingest: bool, no_embed: bool, as_json: boo
     outcome = pf.recover(fetch=not no_ingest)
     embedded = None
     if outcome.ingest is not None and not no_embed:
-        embedded = pf.refresh(progress=not as_json)
+        from paperfeed.cli.progress import Reporter
+
+        embedded = pf.refresh(progress=Reporter(quiet=as_json))
     totals = outcome.ingest.totals() if outcome.ingest else None
     result = {
         "backup": str(outcome.backup) if outcome.backup else None,

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
-from paperfeed.digest.markdown import plain
 from paperfeed.library import Paperfeed
+from paperfeed.text import plain
 
 _SHOW_JSON = (
     "--json prints {id, arxiv_id, title, url, authors, categories, sources, tags, links, "
