@@ -75,6 +75,8 @@ def test_search_lines_strip_bidi_and_controls_and_json_keeps_them_escaped(
     hit = SimpleNamespace(
         id=7,
         read=False,
+        saved=False,
+        snippet="snippet\u202e with\x1b[31m controls",
         score=0.5,
         title=HOSTILE,
         published="2025-01-02",
@@ -83,13 +85,13 @@ def test_search_lines_strip_bidi_and_controls_and_json_keeps_them_escaped(
         url="https://example.org/p",
         as_json=lambda: {"id": 7, "title": HOSTILE},
     )
-    _print_hits([hit], as_json=False)
-    line = capsys.readouterr().out
-    assert line.count("\n") == 1
-    assert not any(ch in line for ch in "\u202e\u202c\u200b\x1b")
-    assert "Safe title gnp.exe with[31m escape and newline" in line
+    _print_hits([hit], "for 'x'", as_json=False)
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 4  # count, column header, the result, its snippet
+    assert not any(ch in out for ch in "\u202e\u202c\u200b\x1b")
+    assert "Safe title gnp.exe with[31m escape and newline" in out.splitlines()[2]
 
-    _print_hits([hit], as_json=True)
+    _print_hits([hit], "for 'x'", as_json=True)
     text = capsys.readouterr().out
     assert "\\u202e" in text and "\u202e" not in text and "\\u200b" in text
     assert json.loads(text)[0]["title"] == HOSTILE

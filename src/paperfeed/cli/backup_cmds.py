@@ -9,10 +9,23 @@ import click
 from paperfeed.cli.app import emit_json, main, pass_paperfeed
 from paperfeed.library import Paperfeed
 
+_RESTORE_JSON = (
+    "--json prints {backup, set_aside, marks_replayed, marks_unmatched}: the backup put back, "
+    "where the replaced file was kept (null if none), and how many logged marks were applied "
+    "or matched no item."
+)
+_RECOVER_JSON = (
+    "--json prints {backup, set_aside, marks_replayed, marks_unmatched, ingest, embedded}: "
+    "as for `restore` (backup null when rebuilt from scratch), plus the ingest totals (null with "
+    "--no-ingest) and how many items were embedded (null with --no-embed)."
+)
 
-@main.command("restore")
+
+@main.command("restore", epilog=_RESTORE_JSON)
 @click.argument("backup", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print what was restored as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what was restored as JSON (see below)."
+)
 @pass_paperfeed
 def restore_command(pf: Paperfeed, backup: Path | None, as_json: bool) -> None:
     """Put a backup of the database back (default: the newest in HOME/backups), then replay
@@ -38,10 +51,12 @@ def restore_command(pf: Paperfeed, backup: Path | None, as_json: bool) -> None:
         click.echo(f"the replaced database is kept as {restored.set_aside}")
 
 
-@main.command("recover")
+@main.command("recover", epilog=_RECOVER_JSON)
 @click.option("--no-ingest", is_flag=True, help="Restore and replay marks, but fetch nothing.")
 @click.option("--no-embed", is_flag=True, help="Re-ingest, but do not embed the items now.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recovered as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what was recovered as JSON (see below)."
+)
 @pass_paperfeed
 def recover_command(pf: Paperfeed, no_ingest: bool, no_embed: bool, as_json: bool) -> None:
     """Rebuild a lost or damaged database: the newest backup (or an empty database), every mark
