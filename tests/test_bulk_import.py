@@ -274,3 +274,9 @@ def test_an_rss_file_given_as_metadata_exits_non_zero(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "43 of 43 lines" in result.stderr and "not arXiv papers" in result.stderr
+
+
+def test_a_snapshot_record_keeps_the_page_count_of_its_comments() -> None:
+    record = {"id": "2401.00001", "title": "T", "abstract": "A", "comments": "14 pages, 3 figures"}
+    assert paper_from_record(record).pages == 14
+    assert paper_from_record({**record, "comments": None}).pages is None

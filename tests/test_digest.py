@@ -107,7 +107,7 @@ def test_sections_follow_config_one_area_per_item_and_per_area_cap(world, tmp_pa
     assert any("retrieval" in e.item.title for e in digest.sections[2].entries)
 
 
-def test_budget_stops_when_the_minutes_are_spent(world, tmp_path: Path) -> None:
+def test_budget_stops_when_the_minutes_are_spent_and_covers_the_goal_area(world, tmp_path) -> None:
     store, embedder, cfg = world
     full = run_digest(store, cfg, embedder.query, options(), folder=tmp_path, dry_run=True)
     capped = run_digest(
@@ -115,8 +115,10 @@ def test_budget_stops_when_the_minutes_are_spent(world, tmp_path: Path) -> None:
     )
     minutes = sum(e.minutes for e in capped.digest.entries)
     assert 0 < minutes <= 40 < sum(e.minutes for e in full.digest.entries)
-    best = max(full.digest.entries, key=lambda e: e.score)
-    assert best.item.id in {e.item.id for e in capped.digest.entries}
+    nlp = capped.digest.sections[0]  # the one area with a weekly goal gets the minutes first
+    assert nlp.focus_area == "NLP" and nlp.entries
+    best_nlp = max(full.digest.sections[0].entries, key=lambda e: e.score)
+    assert best_nlp.item.id in {e.item.id for e in nlp.entries}
 
 
 def test_posts_explain_linked_papers_and_fill_highlights(world, tmp_path: Path) -> None:
@@ -138,13 +140,18 @@ def test_posts_explain_linked_papers_and_fill_highlights(world, tmp_path: Path) 
     assert [e.item.title for e in digest.highlights] == ["Blog: the paper explained"]
 
 
-def test_progress_counts_reads_in_the_window_against_the_goal(world, tmp_path: Path) -> None:
+def test_progress_counts_reads_of_the_week_under_the_area_they_were_sent(world, tmp_path) -> None:
     store, embedder, cfg = world
-    nlp = [i for i in store.items.get_many(store.items.ids()) if "language" in i.title][:2]
-    for item in nlp:
-        store.reading.apply(item.id, "read", NOW - timedelta(days=1))
+    sent = run_digest(store, cfg, embedder.query, options(), folder=tmp_path).digest
+    for entry in sent.sections[0].entries[:2]:
+        store.reading.apply(entry.item.id, "read", NOW - timedelta(hours=1))
+    store.reading.apply(sent.sections[1].entries[0].item.id, "read", NOW - timedelta(days=9))
     digest = run_digest(store, cfg, embedder.query, options(), folder=tmp_path, dry_run=True).digest
-    assert [(p.area, p.read, p.goal) for p in digest.progress][0] == ("NLP", 2, 3)
+    assert [(p.area, p.read, p.goal) for p in digest.progress] == [
+        ("NLP", 2, 3),
+        ("Vision", 0, None),  # read two weeks ago: not this week
+        ("Search", 0, None),
+    ]
 
 
 def test_needs_attention_lists_disabled_failing_and_moved_sources(world, tmp_path) -> None:
@@ -166,7 +173,9 @@ def test_front_matter_is_yaml_and_json_has_the_documented_shape(world, tmp_path)
     data = run.digest.as_json()
     assert set(data["window"]) >= {"start", "end"}
     item = data["sections"][0]["items"][0]
-    assert set(item) == {"id", "arxiv_id", "title", "url", "score", "why", "minutes"}
+    assert set(item) >= {"id", "arxiv_id", "title", "url", "score", "why", "minutes"}
+    assert set(item) >= {"snippet", "source", "categories", "date", "code_url", "explained_in"}
+    assert [row["area"] for row in data["progress"]] == ["NLP", "Vision", "Search"]
 
 
 def hostile(rng: random.Random, n: int) -> str:

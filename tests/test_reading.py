@@ -158,8 +158,10 @@ def test_digest_cli_twice_dry_run_json_then_list_and_stats(home, monkeypatch) ->
     assert nlp_id not in {r["id"] for r in unread} and all(r["area"] == "NLP" for r in unread)
     stats = json.loads(cli(home, "stats", "--json").output)
     assert stats["digests"][0]["read"] == 1
+    week = stats["progress"][0]["week"]
     assert stats["progress"] == [
-        {"week": stats["progress"][0]["week"], "area": "NLP", "read": 1, "goal": 2}
+        {"week": week, "area": "NLP", "read": 1, "goal": 2, "met": False},
+        {"week": week, "area": "Vision", "read": 0, "goal": None, "met": False},
     ]
 
 

@@ -9,7 +9,17 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from paperfeed.digest.markdown import escape_text, link, plain, safe_url, table, table_row
+from paperfeed.digest.markdown import (
+    SUB_ITEM,
+    escape_line,
+    escape_text,
+    heading_text,
+    link,
+    plain,
+    safe_url,
+    table,
+    table_row,
+)
 
 HOSTILE = list("[]()!<>|`*_#&:;/\\-+=~.\"' \n\t\r") + [
     "javascript:",
@@ -76,11 +86,19 @@ def flatten(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def fuzz_document(texts: list[str]) -> str:
+def fuzz_document(texts: list[str], line_escape=escape_line, inline_escape=escape_text) -> str:
+    """The digest's shapes: a task line (link, then text mid-line), sub-items that start with
+    untrusted text, a plain paragraph line, and a two-column table."""
     lines = ["# Digest", "", "## Area", ""]
     for text in texts:
-        lines += [f"- {link(text, OUR_URL)}", f"  {escape_text(text)}", ""]
-    rows = [[escape_text(t), escape_text(t[::-1])] for t in texts]
+        lines.append(f"- [ ] {link(text, OUR_URL)} · {inline_escape(text)} · id 1")
+        if line_escape(text):  # as the digest: an empty sub-item would underline the task line
+            lines.append(f"{SUB_ITEM}{line_escape(text)}")
+        lines.append(f"{SUB_ITEM}Why this: {inline_escape(text)}")
+    lines.append("")
+    for text in texts:
+        lines += [line_escape(text), ""]
+    rows = [[inline_escape(t), inline_escape(t[::-1])] for t in texts]
     lines += table(["Source", "Problem"], rows)
     return "\n".join(lines) + "\n"
 
@@ -93,6 +111,7 @@ def check_tokens(tokens: list[Token], entries: int) -> None:
     assert "image" not in types and "html_inline" not in types and "html_block" not in types
     assert types.count("heading_open") == 2
     assert "fence" not in types and "code_block" not in types
+    assert not {"em_open", "strong_open", "s_open", "code_inline"} & set(types)
 
 
 def check_table(tokens: list[Token], rows: int) -> None:
@@ -119,6 +138,66 @@ def test_fuzzed_untrusted_text_yields_no_links_images_html_or_structure(name: st
         check_tokens(tokens, len(batch))
         if name == "gfm_like":
             check_table(tokens, len(batch))
+
+
+def test_the_fuzz_catches_an_escaper_that_lets_structure_through() -> None:
+    """The checks above can fail: with the line-start escaping left out, or `<` left raw, the
+    same inputs produce headings or HTML."""
+    texts = fuzz_inputs(seed=7, count=2_000)
+    md = renderers()["gfm_like"]
+    lazy_inline = lambda t: escape_text(t).replace("\\<", "<")  # noqa: E731
+    for line_escape, inline_escape in ((escape_text, escape_text), (escape_line, lazy_inline)):
+        with pytest.raises(AssertionError):
+            for start in range(0, len(texts), PER_DOC):
+                batch = texts[start : start + PER_DOC]
+                document = fuzz_document(batch, line_escape, inline_escape)
+                tokens = md.parse(document)
+                check_tokens(tokens, len(batch))
+                check_table(tokens, len(batch))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Large Language Models (LLMs) exhibit strong, making", None),
+        ("Sixfold's 2024-W14 results: 3.5% better", None),
+        (
+            "http://127.0.0.1:8765/ and www.example.com",
+            r"http\://127.0.0.1:8765/ and www\.example.com",
+        ),
+        ("snake_case stays, _emphasis_ does not", r"snake_case stays, \_emphasis_ does not"),
+        ("LaTeX $x_{i}^2$ and a_b_", None),
+        (
+            "a*b [x](y) <b> `c` ~d~ e|f &amp; \\(",
+            r"a\*b \[x\](y) \<b> \`c\` \~d\~ e\|f \&amp; \\(",
+        ),
+        ("LaTeX $\\alpha_i$ stays", None),
+    ],
+)
+def test_only_structure_is_escaped_mid_line(raw: str, expected: str | None) -> None:
+    assert escape_text(raw) == (raw if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("# not a heading", r"\# not a heading"),
+        ("> not a quote", r"\> not a quote"),
+        ("- not a list", r"\- not a list"),
+        ("+ not a list", r"\+ not a list"),
+        ("2024. A year", r"2024\. A year"),
+        ("3) three", r"3\) three"),
+        ("=== not an underline", r"\=== not an underline"),
+        ("Plain words", "Plain words"),
+    ],
+)
+def test_line_starts_escape_only_their_marker(raw: str, expected: str) -> None:
+    assert escape_line(raw) == expected
+
+
+def test_heading_text_keeps_a_trailing_hash() -> None:
+    tokens = MarkdownIt().parse(f"## {heading_text('C#')}\n")
+    assert tokens[1].content == r"C\#" and tokens[1].children[0].content == "C#"
 
 
 XSS = [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperfeed.text import clean_text, outbound_links, safe_http_url
+from paperfeed.text import clean_text, outbound_links, page_count, safe_http_url, word_count
 
 TAG = re.compile(r"<[a-zA-Z!/?]")
 FORBIDDEN = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
@@ -114,3 +114,24 @@ def test_outbound_links_dedupes_resolves_and_filters() -> None:
 def test_outbound_links_is_capped() -> None:
     fragment = "".join(f'<a href="https://ex.com/{n}">{n}</a>' for n in range(80))
     assert len(outbound_links(fragment, limit=50)) == 50
+
+
+@pytest.mark.parametrize(
+    ("comment", "pages"),
+    [
+        ("12 pages, 5 figures", 12),
+        ("Accepted at ICML. 9 pages + appendix", 9),
+        ("30pp", 30),
+        ("v2: fixed typos", None),
+        ("1.5 pages of notes", None),  # not a whole page count
+        (None, None),
+        ("0 pages", None),
+    ],
+)
+def test_page_count_reads_the_arxiv_comment(comment, pages) -> None:
+    assert page_count(comment) == pages
+
+
+def test_word_count_counts_the_whole_content_without_markup() -> None:
+    assert word_count("<p>Three <b>short</b> words</p>") == 3
+    assert word_count("") is None and word_count("<br/>") is None

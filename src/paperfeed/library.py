@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from paperfeed.digest.model import DigestOptions
     from paperfeed.digest.run import DigestRun
+    from paperfeed.digest.sync import SyncResult
     from paperfeed.embed.embedder import Embedder, EmbedReport
     from paperfeed.examples import ExamplesReport
     from paperfeed.http import HttpClient
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from paperfeed.search.files import Indexes
     from paperfeed.search.hybrid import Filters, Hit
     from paperfeed.store import Store
+    from paperfeed.store.digests import DigestSummary
     from paperfeed.store.items import StoredItem
     from paperfeed.store.reading import Mark
 
@@ -191,7 +193,10 @@ class Paperfeed:
         from paperfeed.ingest.record import IngestReport, looks_offline, store_results
 
         kept = self.config.backups_kept
-        summaries = store_results(self.settings, results, now, backups_kept=kept)
+        folder = self.config.digest_dir or self.settings.default_digest_dir
+        summaries = store_results(
+            self.settings, results, now, backups_kept=kept, digest_folder=folder
+        )
         return IngestReport(summaries, offline=looks_offline(results))
 
     def refresh(self, *, progress: Progress = SILENT) -> int:
@@ -320,6 +325,7 @@ class Paperfeed:
         A dry run opens the store read-only and writes and records nothing."""
         from paperfeed.digest.model import DigestOptions
         from paperfeed.digest.run import default_window, run_digest
+        from paperfeed.digest.sync import sync_folder
 
         if options is None:
             options = DigestOptions(*default_window(datetime.now(UTC)))
@@ -327,9 +333,27 @@ class Paperfeed:
         encode = self.query_encoder
         folder = config.digest_dir or self.settings.default_digest_dir
         with self.store(read_only=dry_run) as store:
+            if not dry_run:  # a dry run opens the store read-only: nothing to sync into
+                sync_folder(store, self.settings, folder)
             return run_digest(
                 store, config, encode, options, folder=folder, out=out, dry_run=dry_run
             )
+
+    def sync(self, files: Sequence[Path] = ()) -> SyncResult:
+        """Ticked boxes of the digests (`files`, default: every digest in the digest folder)
+        become read marks; a box unticked after sync saw it ticked becomes unread."""
+        from paperfeed.digest.sync import digest_files, sync_digests
+
+        folder = self.config.digest_dir or self.settings.default_digest_dir
+        with self.store() as store:
+            return sync_digests(store, self.settings, list(files) or digest_files(folder))
+
+    def forget(self, period: str, *, delete_file: bool = False) -> list[DigestSummary]:
+        """Undo a digest: its items go back to the pool (the file stays unless asked)."""
+        from paperfeed.digest.run import forget_digest
+
+        with self.store() as store:
+            return forget_digest(store, period, delete_file=delete_file)
 
     # ------------------------------------------------------------ the reading loop
 
@@ -364,15 +388,15 @@ class Paperfeed:
             and (area is None or r["area"] == area)
         ][:limit]
 
-    def stats(self) -> dict[str, Any]:
-        """Per past digest how many items were later read or saved, and reading progress per
-        focus area per week against its weekly goal: {"digests": [...], "progress": [...]}."""
+    def stats(self, week: str | None = None) -> dict[str, Any]:
+        """Per past digest how many items were later read or saved, and per ISO week every
+        focus area's reads against its goal (as the digest's progress table counts them):
+        {"digests": [...], "progress": [...]}."""
         from paperfeed.marks import reading_stats
 
-        keyword_areas = self._keyword_areas()
-        goals = {a.name: a.weekly_goal for a in self.config.focus_areas} if keyword_areas else {}
+        areas = self.config.focus_areas if self.has_config else ()
         with self.store(read_only=True) as store:
-            return reading_stats(store, keyword_areas, goals)
+            return reading_stats(store, areas, week, datetime.now(UTC))
 
     def _check_area(self, area: str) -> str:
         from paperfeed.names import resolve_name

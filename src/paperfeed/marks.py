@@ -24,6 +24,7 @@ from paperfeed.store import Store
 from paperfeed.store.reading import Mark
 
 if TYPE_CHECKING:
+    from paperfeed.config import FocusArea
     from paperfeed.settings import Settings
     from paperfeed.store.items import StoredItem
 
@@ -250,42 +251,33 @@ def reading_list(store: Store, keyword_areas: KeywordAreas) -> list[dict[str, An
     return [_row(i, marks.get(i.id), areas.get(i.id)) for i in items]
 
 
-def weekly_progress(
-    read: Sequence[tuple[datetime, str | None]], goals: dict[str, int | None]
-) -> list[dict[str, Any]]:
-    """Read counts per ISO week and area, with the area's weekly goal."""
-    counts: dict[tuple[str, str], int] = {}
-    for when, area in read:
-        year, week, _ = when.isocalendar()
-        key = (f"{year}-W{week:02d}", area or "(no area)")
-        counts[key] = counts.get(key, 0) + 1
-    return [
-        {"week": week, "area": area, "read": n, "goal": goals.get(area)}
-        for (week, area), n in sorted(counts.items())
-    ]
-
-
 def reading_stats(
-    store: Store, keyword_areas: KeywordAreas, goals: dict[str, int | None]
+    store: Store, areas: Sequence[FocusArea], week: str | None, now: datetime
 ) -> dict[str, Any]:
-    """Per past digest how many items were later read or saved; reading progress per area."""
-    history = store.digests.history()
-    read = {i: m.read_at for i, m in store.reading.all().items() if m.read_at}
-    items = store.items.get_many(list(read))
-    areas = item_areas(store, items, keyword_areas)
-    progress = weekly_progress([(read[i.id], areas.get(i.id)) for i in items], goals)
+    """Per past digest how many items were later read or saved; per ISO week (`week`, else this
+    week and every week with reads) every focus area's reads against its goal: the count the
+    digest's progress table shows (paperfeed.digest.progress)."""
+    from paperfeed.digest import progress
+
+    reads = progress.read_marks(store, areas)
+    weeks = [week] if week else sorted({progress.week_of(now), *progress.weeks_with_reads(reads)})
+    rows = [
+        {**row.as_json(), "week": w}
+        for w in weeks
+        for row in progress.progress_rows(reads, areas, w)
+    ]
     digests = [
         {
             "id": d.id,
             "period": d.period,
-            "created": d.created_at.isoformat(),
+            "created": d.created_at.isoformat(timespec="seconds"),
             "items": d.items,
             "read": d.read,
             "saved": d.saved,
         }
-        for d in history
+        for d in store.digests.history()
     ]
-    return {"digests": digests, "progress": progress}
+    return {"digests": digests, "progress": rows}
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,10 @@ class Item:
     updated: datetime | None = None
     kind: ItemKind = ItemKind.POST
     links: tuple[str, ...] = field(default=(), compare=False)  # outbound URLs found in the content
+    # the item's real length, for reading time: a paper's page count from its arXiv comments
+    # ("12 pages"), a post's word count from its whole content (the summary may be cut short)
+    pages: int | None = field(default=None, compare=False)
+    words: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

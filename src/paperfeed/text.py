@@ -208,3 +208,22 @@ def plain(text: str | None, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)].rstrip() + "…"
     return text
+
+
+_PAGES = re.compile(r"(?<![\w.])(\d{1,4})\s*(?:pages?|pp)\b", re.IGNORECASE)
+_MARKUP = re.compile(r"<[^>]*>")
+MAX_PAGES = 1000
+
+
+def page_count(comment: object) -> int | None:
+    """The page count an arXiv comment states ("12 pages, 5 figures"), or None."""
+    found = _PAGES.search(comment) if isinstance(comment, str) else None
+    pages = int(found.group(1)) if found else 0
+    return pages if 0 < pages <= MAX_PAGES else None
+
+
+def word_count(content: object) -> int | None:
+    """Words in a post's whole content (markup dropped cheaply: only the count matters)."""
+    if not isinstance(content, str) or not content:
+        return None
+    return len(_MARKUP.sub(" ", content).split()) or None

@@ -52,10 +52,18 @@ def window(
     "--json",
     "as_json",
     is_flag=True,
-    help="Print the digest as JSON: --json prints {window: {start, end, period}, sections: "
-    "[{focus_area (null: highlights), items: [{id, arxiv_id, title, url, score, why, "
-    "minutes}]}], path}.",
+    help="Print the digest as JSON: --json prints {window: {start, end, period}, created, "
+    "sections: [{focus_area (null: highlights), items: [{id, kind, arxiv_id, title, url, area, "
+    "score, why, minutes, snippet, source, categories, authors, date, dated_by, code_url, "
+    "explained_in}]}], progress: [{area, read, goal, met}], attention, path}; with --forget, "
+    "a list of {period, path, items}.",
 )
+@click.option(
+    "--forget",
+    metavar="PERIOD",
+    help="Undo: return the items of PERIOD's digest (e.g. 2024-W14) to the pool.",
+)
+@click.option("--delete-file", is_flag=True, help="With --forget: delete the digest file too.")
 @pass_paperfeed
 def digest(
     pf: Paperfeed,
@@ -66,16 +74,24 @@ def digest(
     out: Path | None,
     dry_run: bool,
     as_json: bool,
+    forget: str | None,
+    delete_file: bool,
 ) -> None:
-    """Build the weekly digest: items of the window ranked per focus area.
+    """Build the weekly digest: items of the window ranked per focus area, each a task line
+    (tick it, then `paperfeed sync`), within --budget reading minutes shared by weekly goal.
 
-    Items sent by an earlier digest are never sent again.
+    Items sent by an earlier digest are never sent again (--forget PERIOD undoes one). The
+    ticked boxes of the digest folder are synced first.
 
     \b
     Example:
       paperfeed digest                       # the last 7 days, digests/YYYY-Www.md
-      paperfeed digest --budget 120 --dry-run
+      paperfeed digest --budget 90 --dry-run
+      paperfeed digest --forget 2024-W14     # a test run's items go back to the pool
     """
+    if forget is not None:
+        _forget(pf, forget, delete_file, as_json)
+        return
     from paperfeed.digest.model import DigestOptions
 
     if not pf.config.focus_areas:
@@ -108,3 +124,44 @@ def _report_finished(finished: Unwritten, as_json: bool) -> None:
         f"wrote {finished.path} ({finished.items} items): an interrupted run had recorded this "
         "digest but not written it; run `paperfeed digest` again for a new one"
     )
+
+
+def _forget(pf: Paperfeed, period: str, delete_file: bool, as_json: bool) -> None:
+    removed = pf.forget(period, delete_file=delete_file)
+    if as_json:
+        emit_json([{"period": d.period, "path": d.path, "items": d.items} for d in removed])
+        return
+    for d in removed:
+        kept = "deleted" if delete_file else "kept"
+        click.echo(f"forgot {d.period}: {d.items} items back in the pool ({kept} {d.path})")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="--json prints {files, read: [ids], unread: [ids], unknown: [ids], unreadable: [paths]}.",
+)
+@pass_paperfeed
+def sync(pf: Paperfeed, files: tuple[Path, ...], as_json: bool) -> None:
+    """Turn the digest's ticked boxes into read marks, and a box unticked after sync saw it
+    ticked into unread. Items are found by their `id N`, so moved lines and notes are fine;
+    the files are never rewritten. Running it twice changes nothing.
+
+    FILES default to every digest in the digest folder.
+
+    \b
+    Example:
+      paperfeed sync                         # every digests/*.md
+      paperfeed sync ~/vault/paperfeed/2024-W14.md --json
+    """
+    result = pf.sync(files)
+    if as_json:
+        emit_json(result.as_json())
+        return
+    line = f"synced {result.files} file(s): {len(result.read)} read, {len(result.unread)} unread"
+    if result.unknown:
+        line += f"; ids matching no item: {', '.join(map(str, result.unknown))}"
+    click.echo(line)

@@ -171,31 +171,45 @@ def list_items(
     click.echo("R read, S saved, + rated up, - rated down")
 
 
+def _check_week(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from paperfeed.digest.progress import week_bounds
+
+    if value is None:
+        return None
+    try:
+        week_bounds(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO week such as 2024-W14") from None
+    return value
+
+
 @main.command()
+@click.option("--week", callback=_check_week, help="Only this ISO week, e.g. 2024-W14.")
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="--json prints {digests: [{id, period, created, items, read, saved}], "
-    "progress: [{week, area, read, goal}]}.",
+    "progress: [{week, area, read, goal, met}]}.",
 )
 @pass_paperfeed
-def stats(pf: Paperfeed, as_json: bool) -> None:
-    """The scoreboard: per past digest how many items were later read or saved, and reading
-    progress per focus area per week against its weekly goal.
+def stats(pf: Paperfeed, week: str | None, as_json: bool) -> None:
+    """The scoreboard: per past digest how many items were later read or saved, and per ISO week
+    every focus area's reads against its weekly goal (the digest's progress table).
 
     \b
     Example:
-      paperfeed stats --json
+      paperfeed stats --week 2024-W14 --json
     """
-    scoreboard = pf.stats()
+    scoreboard = pf.stats(week)
     if as_json:
         emit_json(scoreboard)
         return
     click.echo("digest        items  read  saved")
     for d in scoreboard["digests"]:
         click.echo(f"{d['period']:<12} {d['items']:>6} {d['read']:>5} {d['saved']:>6}")
-    click.echo("\nweek      area              read / goal")
+    click.echo("\nweek      area                read / goal")
     for p in scoreboard["progress"]:
         goal = p["goal"] if p["goal"] is not None else "-"
-        click.echo(f"{p['week']:<9} {plain(p['area'], 16):<16}  {p['read']:>4} / {goal}")
+        met = "  goal met" if p["met"] else ""
+        click.echo(f"{p['week']:<9} {plain(p['area'], 18):<18}  {p['read']:>4} / {goal}{met}")

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from paperfeed.config import Config, FocusArea
-from paperfeed.digest import rank
-from paperfeed.digest.build import EXPLAINED_LOOKBACK, rank_areas
+from paperfeed.digest import progress, rank, why
+from paperfeed.digest.build import EXPLAINED_LOOKBACK, period_of, rank_areas
 from paperfeed.digest.model import DigestInputs, DigestOptions, Encoder
+from paperfeed.digest.progress import ProgressRow
 from paperfeed.errors import NotFound
 from paperfeed.records import ItemKind
 from paperfeed.store.items import StoredItem
 
 if TYPE_CHECKING:
     from paperfeed.store import Store
+    from paperfeed.store.reading import Mark
 
 
 UNREAD_NEGATIVES = 300  # unread items the per-area model learns against
@@ -61,7 +63,7 @@ def item_areas(
 
 def _feedback(
     store: Store, model: str, config: Config, areas: Sequence[rank.Area], dim: int
-) -> tuple[list[StoredItem], rank.Feedback, list[str], list[datetime | None]]:
+) -> tuple[list[StoredItem], rank.Feedback, why.Marked]:
     """The learner's marks, then the areas' example papers (in the store) as reads of their area
     (an example the learner also marked counts once, as an example)."""
     examples = example_items(store, config.focus_areas)
@@ -76,8 +78,22 @@ def _feedback(
     index = {a.name: j for j, a in enumerate(areas)}
     labels = np.array([1.0 if i.id in examples or by_id[i.id].positive else -1.0 for i in items])
     area_ids = np.array([index.get(n, -1) for n in names], dtype=np.int64)
-    read_at = [by_id[i.id].read_at if i.id in by_id else None for i in items]
-    return items, rank.Feedback(vectors, labels, area_ids), names, read_at
+    positive = [
+        j for j, i in enumerate(items) if i.id not in by_id or by_id[i.id].positive
+    ]  # an area's example papers count as read
+    marked = why.Marked(
+        titles=[items[j].title for j in positive],
+        areas=[names[j] if names else None for j in positive],
+        verbs=[_verb(by_id.get(items[j].id)) for j in positive],
+        vectors=vectors[positive],
+    )
+    return items, rank.Feedback(vectors, labels, area_ids), marked
+
+
+def _verb(mark: Mark | None) -> str:
+    if mark is None:
+        return "chose as an example"
+    return why.verb_of(mark.read_at is not None, mark.saved_at is not None, mark.rating == 1)
 
 
 def example_items(store: Store, focus_areas: Sequence[FocusArea]) -> dict[int, int]:
@@ -131,17 +147,6 @@ def _window(store: Store, options: DigestOptions) -> tuple[list[StoredItem], lis
     return items, [p for p in recent if p.kind != ItemKind.PAPER]
 
 
-def _read_per_area(
-    areas: Sequence[str], read_at: Sequence[datetime | None], options: DigestOptions
-) -> dict[str, int]:
-    read = [
-        a
-        for a, t in zip(areas, read_at, strict=True)
-        if t is not None and options.window_start <= t < options.window_end
-    ]
-    return {a: read.count(a) for a in set(read)}
-
-
 def gather(
     store: Store,
     config: Config,
@@ -158,7 +163,7 @@ def gather(
     )
     items, posts = _window(store, options)
     areas = rank_areas(config.focus_areas, area_vectors)
-    fb_items, feedback, fb_areas, read_at = _feedback(store, config.model, config, areas, dim)
+    fb_items, feedback, marked = _feedback(store, config.model, config, areas, dim)
     skip = {i.id for i in fb_items} | {i.id for i in items}
     feedback = _with_unread(store, config.model, feedback, skip)
     vectors = _matrix(store, config.model, [i.id for i in items + posts], dim)
@@ -169,10 +174,17 @@ def gather(
         vectors=vectors[: len(items)],
         feedback_items=fb_items,
         feedback=feedback,
+        marked=marked,
         posts=posts,
         post_vectors=vectors[len(items) :],
         source_weights={s.name: s.weight for s in config.sources},
         source_states=store.sources.all(),
-        read_per_area=_read_per_area(fb_areas, read_at, options),
+        progress=week_progress(store, config, period_of(options.window_end)),
         now=now or datetime.now(UTC),
     )
+
+
+def week_progress(store: Store, config: Config, week: str) -> list[ProgressRow]:
+    """The week's progress table: the same count `paperfeed stats` shows."""
+    reads = progress.read_marks(store, config.focus_areas)
+    return progress.progress_rows(reads, config.focus_areas, week)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 
 from paperfeed.config import FocusArea
-from paperfeed.digest import rank
-from paperfeed.records import SourceState
+from paperfeed.digest import rank, why
+from paperfeed.digest.progress import ProgressRow
+from paperfeed.records import ItemKind, SourceState
 from paperfeed.store.items import StoredItem
 
 Encoder = Callable[[str], np.ndarray]
@@ -40,16 +41,33 @@ class DigestEntry:
     snippet: str = ""
     code_url: str | None = None
     explained_in: tuple[tuple[str, str | None], ...] = ()  # (post title, post url)
+    date: date | None = None  # published, or first seen when the published date is implausible
+    dated_by: str = "published"  # or "first_seen"
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """arXiv categories, primary first (empty for posts)."""
+        return self.item.categories if self.item.kind == ItemKind.PAPER else ()
 
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.item.id,
+            "kind": self.item.kind,
             "arxiv_id": self.item.arxiv_id,
             "title": self.item.title,
             "url": self.url,
+            "area": self.area,
             "score": round(self.score, 6),
             "why": self.why,
             "minutes": self.minutes,
+            "snippet": self.snippet,
+            "source": self.source,
+            "categories": list(self.categories),
+            "authors": list(self.item.authors),
+            "date": self.date.isoformat() if self.date else None,
+            "dated_by": self.dated_by,
+            "code_url": self.code_url,
+            "explained_in": [{"title": t, "url": u} for t, u in self.explained_in],
         }
 
 
@@ -57,13 +75,6 @@ class DigestEntry:
 class Section:
     focus_area: str
     entries: tuple[DigestEntry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressRow:
-    area: str
-    read: int
-    goal: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +107,14 @@ class Digest:
             sections.append({"focus_area": None, "items": [e.as_json() for e in self.highlights]})
         return {
             "window": {
-                "start": self.window_start.isoformat(),
-                "end": self.window_end.isoformat(),
+                "start": self.window_start.isoformat(timespec="seconds"),
+                "end": self.window_end.isoformat(timespec="seconds"),
                 "period": self.period,
             },
+            "created": self.created_at.isoformat(timespec="seconds"),
             "sections": sections,
+            "progress": [row.as_json() for row in self.progress],
+            "attention": [{"source": a.source, "problem": a.problem} for a in self.attention],
         }
 
 
@@ -114,9 +128,10 @@ class DigestInputs:
     vectors: np.ndarray  # (n, d), zero rows where an item has no vector yet
     feedback_items: Sequence[StoredItem] = ()
     feedback: rank.Feedback | None = None
+    marked: why.Marked | None = None  # read, saved or rated up: what "why this" may cite
     posts: Sequence[StoredItem] = ()  # blog/newsletter items that may explain a paper
     post_vectors: np.ndarray | None = None
     source_weights: dict[str, float] = field(default_factory=dict)
     source_states: dict[str, SourceState] = field(default_factory=dict)
-    read_per_area: dict[str, int] = field(default_factory=dict)
+    progress: Sequence[ProgressRow] = ()  # this week's, from paperfeed.digest.progress
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

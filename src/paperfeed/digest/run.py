@@ -18,8 +18,9 @@ from paperfeed.digest.build import build_digest
 from paperfeed.digest.gather import gather
 from paperfeed.digest.markdown import render_markdown
 from paperfeed.digest.model import Digest, DigestOptions, Encoder
+from paperfeed.errors import NotFound
 from paperfeed.files import write_text_atomic
-from paperfeed.store.digests import SentItem, Unwritten
+from paperfeed.store.digests import DigestSummary, SentItem, Unwritten
 
 if TYPE_CHECKING:
     from paperfeed.store import Store
@@ -61,6 +62,18 @@ def record_digest(
         items=sent,
         markdown=markdown,
     )
+
+
+def forget_digest(store: Store, period: str, *, delete_file: bool = False) -> list[DigestSummary]:
+    """Undo a digest: its items go back to the pool, its record goes; the file stays unless
+    `delete_file`. Raises NotFound when no digest was recorded for `period`."""
+    removed = store.digests.forget(period)
+    if not removed:
+        raise NotFound(f"no digest recorded for {period!r}: see `paperfeed stats` for the list")
+    for digest in removed:
+        if delete_file and digest.path:
+            Path(digest.path).unlink(missing_ok=True)
+    return removed
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from paperfeed import __version__
 from paperfeed.config import Config, SourceConfig
@@ -236,8 +237,9 @@ def ingest(
             client.close()
     failed = sum(r.status == "failed" for r in results)
     progress.finish(f"{len(results)} sources, {failed} failed")
+    folder = config.digest_dir or settings.default_digest_dir
     summaries = _store_reported(
-        settings, results, now(), on_source_done, progress, config.backups_kept
+        settings, results, now(), on_source_done, progress, config.backups_kept, folder
     )
     position = {s.name: i for i, s in enumerate(sources)}
     summaries.sort(key=lambda summary: position[summary.name])
@@ -251,6 +253,7 @@ def _store_reported(
     on_source_done: Callable[[SourceSummary], None] | None,
     progress: Progress,
     backups_kept: int,
+    digest_folder: Path,
 ) -> list[SourceSummary]:
     progress.start("storing", len(results), "sources")
     stored: list[SourceSummary] = []
@@ -261,7 +264,9 @@ def _store_reported(
         if on_source_done is not None:
             on_source_done(summary)
 
-    summaries = store_results(settings, results, now, done, backups_kept)
+    summaries = store_results(
+        settings, results, now, done, backups_kept, digest_folder=digest_folder
+    )
     new, updated = sum(s.new for s in summaries), sum(s.updated for s in summaries)
     progress.finish(f"{new} new, {updated} updated")
     return summaries

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from paperfeed.config import DEFAULT_BACKUPS_KEPT, SourceConfig
+from paperfeed.digest.sync import marks_first
 from paperfeed.errors import TransportError
 from paperfeed.marks import apply_pending_marks
 from paperfeed.records import Collected, FetchOutcome, SourceState, SourceStatus
@@ -220,13 +222,19 @@ def store_results(
     now: datetime,
     on_source_done: Callable[[SourceSummary], None] | None = None,
     backups_kept: int = DEFAULT_BACKUPS_KEPT,
+    *,
+    digest_folder: Path | None = None,
 ) -> list[SourceSummary]:
     """Store every result, one short transaction each, fold the WAL into the file and keep a
-    dated copy of it (the way back from a lost database, with read_marks.jsonl)."""
+    dated copy of it (the way back from a lost database, with read_marks.jsonl). The ticked
+    boxes of the digests in `digest_folder` become marks first (paperfeed sync)."""
     count_failures = not looks_offline(results)
     summaries = []
     with Store.open(settings.db_path, wait=STORE_WAIT_SECONDS) as store:
-        apply_pending_marks(store, settings)  # marks queued while another process held the file
+        if digest_folder is not None:
+            marks_first(store, settings, digest_folder)
+        else:
+            apply_pending_marks(store, settings)  # marks queued while another held the file
         for result in results:
             summary = store_result(store, result, now, count_failure=count_failures)
             summaries.append(summary)

@@ -34,7 +34,7 @@ from paperfeed.sources.arxiv_query import (
     window_start,
 )
 from paperfeed.taxonomy import category_problem
-from paperfeed.text import parse_date, repair_unicode
+from paperfeed.text import page_count, parse_date, repair_unicode
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
@@ -147,6 +147,7 @@ def _item(entry: Any) -> Item | None:
         published=parse_date(_text(entry, "atom:published")),
         updated=parse_date(_text(entry, "atom:updated")),
         kind=ItemKind.PAPER,
+        pages=page_count(_text(entry, "arxiv:comment")),
     )
 
 

@@ -26,7 +26,7 @@ from paperfeed.errors import ParseError
 from paperfeed.keys import parse_arxiv_id
 from paperfeed.records import Collected, Item, ItemKind, SourceState
 from paperfeed.sources import SourceType, collect_page
-from paperfeed.text import clean_text, outbound_links, parse_date, safe_http_url
+from paperfeed.text import clean_text, outbound_links, parse_date, safe_http_url, word_count
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient
@@ -157,6 +157,7 @@ def to_item(raw: RawEntry, base: str | None = None, now: datetime | None = None)
         updated=clamp_date(raw.updated, now),
         kind=ItemKind.PAPER if arxiv else ItemKind.POST,
         links=outbound_links(raw.html, url or base, MAX_LINKS),
+        words=word_count(raw.html),
     )
 
 

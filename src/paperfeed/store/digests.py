@@ -1,7 +1,9 @@
-"""Repository for the `digests` and `digest_items` tables: what was sent, when, under which area.
+"""Repository for the `digests`, `digest_items` and `digest_ticks` tables: what was sent, when,
+under which area, and which of a digest file's boxes `paperfeed sync` has seen ticked.
 
-I/O rule: only this module reads or writes those two tables, with parameter binding. A digest and
-its items are recorded in one transaction, so an item is either sent (never sent again) or not.
+I/O rule: only this module reads or writes those tables, with parameter binding. A digest and its
+items are recorded (and forgotten) in one transaction, so an item is either sent (never sent
+again) or back in the pool.
 """
 
 from __future__ import annotations
@@ -168,3 +170,42 @@ class DigestRepo:
             )
             for r in self.conn.execute(_HISTORY).fetchall()
         ]
+
+    def forget(self, period: str) -> list[DigestSummary]:
+        """Remove every digest recorded for `period` and its items (they can be sent again).
+        Returns what was removed; the files themselves are the caller's business."""
+        removed = [d for d in self.history() if d.period == period]
+        ids = [d.id for d in removed]
+        with transaction(self.conn):
+            self.conn.execute(
+                "DELETE FROM digest_items WHERE digest_id IN (SELECT unnest($1::BIGINT[]))", [ids]
+            )
+            self.conn.execute(
+                "DELETE FROM digests WHERE id IN (SELECT unnest($1::BIGINT[]))", [ids]
+            )
+        return removed
+
+    # ------------------------------------------------------------ boxes seen ticked (sync)
+
+    def ticks_seen(self, path: str) -> set[int]:
+        """Items whose box `paperfeed sync` has seen ticked in the digest file at `path`."""
+        rows = self.conn.execute(
+            "SELECT item_id FROM digest_ticks WHERE path = $1", [path]
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def set_ticks(self, path: str, ticked: Sequence[int], at: datetime) -> None:
+        """The boxes ticked in `path` now: new ones remembered, unticked ones forgotten."""
+        ids = sorted(set(ticked))
+        with transaction(self.conn):
+            self.conn.execute(
+                "DELETE FROM digest_ticks WHERE path = $1 "
+                "AND item_id NOT IN (SELECT unnest($2::BIGINT[]))",
+                [path, ids],
+            )
+            if ids:
+                self.conn.execute(
+                    "INSERT INTO digest_ticks (path, item_id, seen_at) "
+                    "SELECT $1, unnest($2::BIGINT[]), $3 ON CONFLICT DO NOTHING",
+                    [path, ids, at],
+                )

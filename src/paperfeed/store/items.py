@@ -50,6 +50,8 @@ class StoredItem:
     first_seen_at: datetime
     content_hash: str
     sources: tuple[str, ...]
+    pages: int | None = None
+    words: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ def _repaired(item: Item) -> Item:
         updated=item.updated,
         kind=item.kind,
         links=tuple(map(_fix, item.links)),
+        pages=item.pages,
+        words=item.words,
     )
 
 
@@ -151,6 +155,8 @@ def _columns(rows: Sequence[_Row]) -> list[list[Any]]:
         [as_utc(r.item.published) for r in rows],
         [as_utc(r.item.updated) for r in rows],
         [r.content_hash for r in rows],
+        [r.item.pages for r in rows],
+        [r.item.words for r in rows],
     ]
 
 
@@ -164,12 +170,13 @@ _EXISTING = """
 _INSERT = """
     INSERT INTO items (key, kind, title, summary, url, arxiv_id, arxiv_version, doi, authors,
                        categories, links, published_at, updated_at, content_hash,
-                       first_seen_at, changed_at)
+                       pages, words, first_seen_at, changed_at)
     SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]),
            unnest($4::VARCHAR[]), unnest($5::VARCHAR[]), unnest($6::VARCHAR[]),
            unnest($7::INTEGER[]), unnest($8::VARCHAR[]), unnest($9::VARCHAR[][]),
            unnest($10::VARCHAR[][]), unnest($11::VARCHAR[][]), unnest($12::TIMESTAMPTZ[]),
-           unnest($13::TIMESTAMPTZ[]), unnest($14::VARCHAR[]), $15, $15
+           unnest($13::TIMESTAMPTZ[]), unnest($14::VARCHAR[]), unnest($15::INTEGER[]),
+           unnest($16::INTEGER[]), $17, $17
     RETURNING id, key
 """
 
@@ -179,7 +186,9 @@ _UPDATE = """
         arxiv_version = coalesce(u.arxiv_version, items.arxiv_version),
         doi = coalesce(u.doi, items.doi), authors = u.authors, categories = u.categories,
         links = u.links, published_at = coalesce(u.published_at, items.published_at),
-        updated_at = u.updated_at, content_hash = u.content_hash, changed_at = $15
+        updated_at = u.updated_at, content_hash = u.content_hash,
+        pages = coalesce(u.pages, items.pages), words = coalesce(u.words, items.words),
+        changed_at = $17
     FROM (SELECT unnest($1::BIGINT[]) AS id, unnest($2::VARCHAR[]) AS kind,
                  unnest($3::VARCHAR[]) AS title, unnest($4::VARCHAR[]) AS summary,
                  unnest($5::VARCHAR[]) AS url, unnest($6::VARCHAR[]) AS arxiv_id,
@@ -188,7 +197,8 @@ _UPDATE = """
                  unnest($11::VARCHAR[][]) AS links,
                  unnest($12::TIMESTAMPTZ[]) AS published_at,
                  unnest($13::TIMESTAMPTZ[]) AS updated_at,
-                 unnest($14::VARCHAR[]) AS content_hash) u
+                 unnest($14::VARCHAR[]) AS content_hash,
+                 unnest($15::INTEGER[]) AS pages, unnest($16::INTEGER[]) AS words) u
     WHERE items.id = u.id
 """
 
@@ -206,7 +216,7 @@ _LINK = """
 _SELECT_MANY = """
     SELECT i.id, i.key, i.kind, i.title, i.summary, i.url, i.arxiv_id, i.arxiv_version, i.doi,
            i.authors, i.categories, i.links, i.published_at, i.first_seen_at, i.content_hash,
-           coalesce(s.sources, []) AS sources
+           coalesce(s.sources, []) AS sources, i.pages, i.words
     FROM items i
     LEFT JOIN (SELECT item_id, list(source ORDER BY source) AS sources FROM item_sources
                WHERE item_id IN (SELECT unnest($1::BIGINT[])) GROUP BY item_id) s
@@ -217,7 +227,7 @@ _SELECT_MANY = """
 _SELECT_WINDOW = """
     SELECT i.id, i.key, i.kind, i.title, i.summary, i.url, i.arxiv_id, i.arxiv_version, i.doi,
            i.authors, i.categories, i.links, i.published_at, i.first_seen_at, i.content_hash,
-           coalesce(s.sources, []) AS sources
+           coalesce(s.sources, []) AS sources, i.pages, i.words
     FROM items i
     LEFT JOIN (SELECT item_id, list(source ORDER BY source) AS sources FROM item_sources
                WHERE item_id IN (SELECT id FROM items
@@ -249,6 +259,8 @@ def _stored(row: tuple[Any, ...]) -> StoredItem:
         first_seen_at,
         hash_,
         sources,
+        pages,
+        words,
     ) = row
     return StoredItem(
         id=id_,
@@ -267,6 +279,8 @@ def _stored(row: tuple[Any, ...]) -> StoredItem:
         first_seen_at=first_seen_at.astimezone(UTC),
         content_hash=hash_,
         sources=tuple(sources),
+        pages=pages,
+        words=words,
     )
 
 

@@ -125,4 +125,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         # URL, the redirect is forgotten and the new URL is fetched
         "ALTER TABLE source_state ADD COLUMN moved_from VARCHAR;",
     ),
+    (
+        "0007_item_length",
+        """
+        ALTER TABLE items ADD COLUMN pages INTEGER;  -- a paper's page count (arXiv comments)
+        ALTER TABLE items ADD COLUMN words INTEGER;  -- a post's word count (whole content)
+        """,
+    ),
+    (
+        "0008_digest_ticks",
+        """
+        CREATE TABLE digest_ticks (     -- boxes `paperfeed sync` has seen ticked, per file
+            path     VARCHAR NOT NULL,
+            item_id  BIGINT NOT NULL,
+            seen_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (path, item_id)
+        );
+        """,
+    ),
 ]
