@@ -15,11 +15,11 @@ from paperfeed.digest.markdown import (
     escape_text,
     heading_text,
     link,
-    plain,
     safe_url,
     table,
     table_row,
 )
+from paperfeed.text import plain
 
 HOSTILE = list("[]()!<>|`*_#&:;/\\-+=~.\"' \n\t\r") + [
     "javascript:",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from paperfeed.digest import rank
-from paperfeed.digest.markdown import plain
+from paperfeed.text import plain
 
 # Cosine (all-MiniLM-L6-v2, normalised) from which two abstracts are on the same topic, not just
 # the same field: 0.3 is shared by most papers of one arXiv category.
