@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import shared_path
+from server import FixtureServer, static
 
 from paperfeed.config import Config, load_config
 from paperfeed.http import HttpClient, HttpPolicy
@@ -31,6 +35,19 @@ def write_config(
         document["focus_areas"] = focus_areas
     config_path.write_text(yaml.safe_dump(document, sort_keys=False))
     return Settings(home=tmp_path / "home", config_path=config_path)
+
+
+@contextmanager
+def serve_shared_feeds(config_dir: Path, feeds: str, names: list[str]) -> Iterator[Settings]:
+    """Real feeds of ../shared (folder `feeds`, files `names`) served on 127.0.0.1, with a
+    sources.yaml in `config_dir` naming each one after its file."""
+    folder = shared_path(feeds)
+    with FixtureServer() as srv:
+        sources = []
+        for name in names:
+            srv.routes[f"/{name}"] = static((folder / name).read_bytes())
+            sources.append(feed_source(name.removesuffix(".xml"), srv.url(f"/{name}")))
+        yield write_config(config_dir, sources)
 
 
 def run(

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from conftest import shared_path
-from ingest_helpers import feed_source, write_config
-from server import FixtureServer, static
+from ingest_helpers import serve_shared_feeds, write_config
 
 from paperfeed.cli import main
 from paperfeed.settings import Settings
@@ -27,13 +25,8 @@ NAMES = ["feed_anthropic_news.xml", "feed_openai_research.xml", "feed_google_ai.
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    folder = shared_path(FEEDS)
-    with FixtureServer() as srv:
-        sources = []
-        for name in NAMES:
-            srv.routes[f"/{name}"] = static((folder / name).read_bytes())
-            sources.append(feed_source(name.removesuffix(".xml"), srv.url(f"/{name}")))
-        yield write_config(tmp_path, sources)
+    with serve_shared_feeds(tmp_path, FEEDS, NAMES) as settings:
+        yield settings
 
 
 def cli(settings: Settings, *args: str) -> Result:

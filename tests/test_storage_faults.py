@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
-from ingest_helpers import feed_source, item_count, write_config
-from server import FixtureServer, static
+from ingest_helpers import item_count, serve_shared_feeds
 
 from paperfeed.settings import Settings
 
@@ -45,13 +43,8 @@ def assert_one_line(result: subprocess.CompletedProcess[str], code: int, words: 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Settings]:
-    folder = shared_path(FEEDS)
-    with FixtureServer() as srv:
-        sources = []
-        for name in NAMES:
-            srv.routes[f"/{name}"] = static((folder / name).read_bytes())
-            sources.append(feed_source(name.removesuffix(".xml"), srv.url(f"/{name}")))
-        yield write_config(tmp_path / "cfg", sources)
+    with serve_shared_feeds(tmp_path / "cfg", FEEDS, NAMES) as settings:
+        yield settings
 
 
 def _at(settings: Settings, home: Path) -> Settings:
