@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 from web_helpers import NOW, make_home, room_of
 
+from paperfeed.digest.progress import week_of
 from paperfeed.errors import NotFound
 from paperfeed.records import Item
 from paperfeed.web import cards
-from paperfeed.web.pages import iso_week, iso_week_window
+from paperfeed.web.pages import iso_week_window
 
 
 def test_iso_week_window_is_monday_to_monday_utc() -> None:
     start, end = iso_week_window("2026-W48")
     assert start == datetime(2026, 11, 23, tzinfo=UTC) and end - start == timedelta(days=7)
-    assert iso_week(start) == "2026-W48" and iso_week(end) == "2026-W49"
+    assert week_of(start) == "2026-W48" and week_of(end) == "2026-W49"
     for bad in ("2026-48", "2026-W54", "W48", "x-Wy"):
         with pytest.raises(NotFound):
             iso_week_window(bad)
@@ -62,10 +63,10 @@ def test_reading_list_and_progress_count_what_was_marked(tmp_path: Path) -> None
     saved, by_week, _ = room.reading()
     assert [i.id for i in saved] == [2]
     assert [(w, sorted(i.id for i in items)) for w, items in by_week] == [
-        (iso_week(datetime.now(UTC)), [1, 3, 5])
+        (week_of(datetime.now(UTC)), [1, 3, 5])
     ]
     progress = room.progress()
-    assert len(progress.weeks) == 12 and progress.weeks[-1] == iso_week(datetime.now(UTC))
+    assert len(progress.weeks) == 12 and progress.weeks[-1] == week_of(datetime.now(UTC))
     assert progress.read["NLP"][-1] == 3 and sum(progress.read["Vision"]) == 0
     assert progress.goals == {"NLP": 2, "Vision": 1}
 

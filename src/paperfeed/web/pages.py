@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from paperfeed.digest.progress import week_bounds
 from paperfeed.errors import NotFound
 
 if TYPE_CHECKING:
@@ -62,13 +63,7 @@ def iso_week_window(period: str) -> tuple[datetime, datetime]:
     """`2026-W48` -> [Monday 00:00 UTC, next Monday 00:00 UTC). Raises NotFound on bad text."""
     try:
         year, week = period.split("-W")
-        monday = date.fromisocalendar(int(year), int(week), 1)
+        date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
         raise NotFound(f"not an ISO week: {period!r} (expected e.g. 2026-W48)") from None
-    start = datetime.combine(monday, time(), UTC)
-    return start, start + timedelta(days=7)
-
-
-def iso_week(when: datetime) -> str:
-    year, week, _ = when.isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_bounds(period)

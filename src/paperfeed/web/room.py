@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from paperfeed.config import Config
+from paperfeed.digest.progress import week_of
 from paperfeed.errors import NotFound, PaperfeedError, StoreBusy
 from paperfeed.library import Paperfeed
 from paperfeed.records import MarkAction
@@ -33,7 +34,6 @@ from paperfeed.web.pages import (
     PaperPage,
     Progress,
     WeekPage,
-    iso_week,
     iso_week_window,
 )
 from paperfeed.web.reader import SharedReader
@@ -152,7 +152,8 @@ class Room(Paperfeed):
         outcome = self.mark([str(item_id)], action)
         if outcome.queued:
             return MarkOutcome(item_id, None, queued=True)
-        return MarkOutcome(item_id, self.marks().get(item_id), queued=False)
+        with self.store(read_only=True) as store:
+            return MarkOutcome(item_id, store.reading.get(item_id), queued=False)
 
     def flush_pending(self) -> bool:
         """Apply the marks queued while the database was busy, if it is free now (any
@@ -224,6 +225,7 @@ class Room(Paperfeed):
     def _area_fits(self, item: StoredItem, vector: np.ndarray | None) -> list[AreaFit]:
         """Each focus area's cosine and keywords for the item; `best` as the digest assigns."""
         from paperfeed.digest import rank
+        from paperfeed.digest.build import rank_areas
 
         areas = self.config.focus_areas if self.has_config else ()
         if not areas or vector is None:
@@ -231,11 +233,8 @@ class Room(Paperfeed):
         matrix = self._focus_vectors()
         row = np.asarray(vector, np.float32).reshape(1, -1)
         hits = [rank.matched_keywords(item.title, item.summary, a.keywords) for a in areas]
-        rank_areas = [
-            rank.Area(a.name, matrix[i], tuple(a.keywords), a.weight, a.description)
-            for i, a in enumerate(areas)
-        ]
-        best = int(rank.attribute(row, rank_areas, np.array([[len(h) for h in hits]]))[0])
+        as_ranked = rank_areas(areas, matrix)
+        best = int(rank.attribute(row, as_ranked, np.array([[len(h) for h in hits]]))[0])
         sims = (matrix @ row.ravel()).tolist()
         return [
             AreaFit(a.name, float(sims[i]), tuple(hits[i]), i == best) for i, a in enumerate(areas)
@@ -256,13 +255,13 @@ class Room(Paperfeed):
         saved, read = self.reading_history()
         by_week: dict[str, list[StoredItem]] = {}
         for item, when in read:
-            by_week.setdefault(iso_week(when), []).append(item)
+            by_week.setdefault(week_of(when), []).append(item)
         return saved, list(by_week.items()), self.marks()
 
     def progress(self, now: datetime | None = None) -> Progress:
         """Items read per area and ISO week over the last PROGRESS_WEEKS weeks, from `stats`."""
         now = now or datetime.now(UTC)
-        weeks = [iso_week(now - timedelta(weeks=n)) for n in range(PROGRESS_WEEKS - 1, -1, -1)]
+        weeks = [week_of(now - timedelta(weeks=n)) for n in range(PROGRESS_WEEKS - 1, -1, -1)]
         stats = self.stats()
         areas = self.config.focus_areas if self.has_config else ()
         goals = {a.name: a.weekly_goal for a in areas}
