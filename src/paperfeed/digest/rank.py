@@ -19,6 +19,7 @@ with MMR, never keeping two near-identical items.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -107,6 +108,7 @@ def zscore(values: np.ndarray) -> np.ndarray:
     return np.where(spread > 1e-12, (values - values.mean(axis=0)) / safe, 0.0)
 
 
+@functools.lru_cache(maxsize=1024)  # the same few keywords, for every item of a window
 def _phrase(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + re.escape(keyword.lower()) + r"(?:e?s)?(?![a-z0-9])")
 
