@@ -104,15 +104,23 @@ class Exchange:
         self._raw.wfile.flush()
 
     def write(self, data: bytes) -> None:
-        """Write body bytes (framed as one chunk when the response is chunked)."""
-        if self._chunked:
-            if not data:
-                return
-            self._raw.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
-        else:
-            self._raw.wfile.write(data)
-        self._raw.wfile.flush()
+        """Write body bytes (framed as one chunk when the response is chunked).
+
+        The bytes are counted before they are written: the client may read them and send its
+        next request before this thread runs again, and a test that then reads `body_bytes`
+        must already see them. A write that fails takes its count back."""
+        if self._chunked and not data:
+            return
         self.server._count_body(self.route, len(data))
+        try:
+            if self._chunked:
+                self._raw.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+            else:
+                self._raw.wfile.write(data)
+            self._raw.wfile.flush()
+        except OSError:
+            self.server._count_body(self.route, -len(data))
+            raise
 
     def finish(self) -> None:
         if self._chunked:

@@ -32,6 +32,7 @@ from paperfeed.store import Store
 
 pytestmark = pytest.mark.prefect
 NO_DELAY = [0.0, 0.0, 0.0]
+ARRIVAL_NOISE_S = 0.05  # how far a loaded test server may shift the time it logs an arrival
 ITEM_COLUMNS = (
     "key, kind, title, summary, url, arxiv_id, arxiv_version, doi, authors, categories, links, "
     "published_at, updated_at, content_hash"
@@ -443,7 +444,10 @@ def test_politeness_holds_across_concurrent_prefect_tasks(
     assert statuses["arxiv-a"] == statuses["arxiv-b"] == "partial"
     assert srv.peak_concurrency == 1
     assert len(arrivals) == 2 and api.peak_concurrency == 1
-    assert arrivals[1] - arrivals[0] >= 3.0
+    # The gate spaces request starts >= 3 s apart in the client; the server logs each arrival
+    # after its own thread runs, so a loaded machine may shift one arrival by some milliseconds
+    # (2.993 s was seen in CI). A gate that did not hold would show a gap near 0 s.
+    assert arrivals[1] - arrivals[0] >= 3.0 - ARRIVAL_NOISE_S
 
 
 def test_the_flow_takes_its_retries_from_the_library_retry_policy(
