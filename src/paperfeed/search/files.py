@@ -351,6 +351,9 @@ def load_or_rebuild(
     """The indexes for `model`, checked against DuckDB; rebuilt and saved when they differ.
 
     Works with a read-only store: the rebuild only reads DuckDB, and the files are ours.
+    The stats are read once, before the build: a writer that lands meanwhile leaves the saved
+    fingerprint older than the index, so the next load rebuilds (read after the build, a newer
+    fingerprint could vouch for an index built from older vectors).
     """
     expected = Fingerprint.of(model, store.vectors.stats(model))
     if not rebuild:
@@ -364,6 +367,5 @@ def load_or_rebuild(
         )
     indexes = build(store, model, approx_threshold, embedding_text)
     if writable(index_dir):
-        fingerprint = Fingerprint.of(model, store.vectors.stats(model))
-        save_index(index_dir, indexes, fingerprint, approx_threshold)
+        save_index(index_dir, indexes, expected, approx_threshold)
     return indexes
