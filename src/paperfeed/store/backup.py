@@ -34,12 +34,17 @@ def backup(store: Store, folder: Path, keep: int, now: datetime | None = None) -
     if store.read_only or keep <= 0 or not store.path.is_file():
         return None
     store.checkpoint()
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = _stamp(now)
     target = folder / f"{PREFIX}{stamp}{SUFFIX}"
     with open(store.path, "rb") as source:
         write_atomic(target, lambda handle: shutil.copyfileobj(source, handle, 2**20))
     prune(folder, keep)
     return target
+
+
+def _stamp(now: datetime | None) -> str:
+    """UTC to the microsecond, in a form that sorts by time: backups' and set-aside files' names."""
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def backups(folder: Path) -> list[Path]:
@@ -73,7 +78,7 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
 def set_aside(db_path: Path, now: datetime | None = None) -> Path | None:
     """Move the database (and its WAL) out of the way, never deleting it; None if absent."""
     _check_not_in_use(db_path)
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = _stamp(now)
     wal = db_path.with_name(db_path.name + ".wal")
     moved = None
     if db_path.exists():
