@@ -193,7 +193,7 @@ class Paperfeed:
         from paperfeed.ingest.record import IngestReport, looks_offline, store_results
 
         kept = self.config.backups_kept
-        folder = self.config.digest_dir or self.settings.default_digest_dir
+        folder = self.settings.digest_dir(self.config)
         summaries = store_results(
             self.settings, results, now, backups_kept=kept, digest_folder=folder
         )
@@ -331,7 +331,7 @@ class Paperfeed:
             options = DigestOptions(*default_window(datetime.now(UTC)))
         config = self.config
         encode = self.query_encoder
-        folder = config.digest_dir or self.settings.default_digest_dir
+        folder = self.settings.digest_dir(config)
         with self.store(read_only=dry_run) as store:
             if not dry_run:  # a dry run opens the store read-only: nothing to sync into
                 sync_folder(store, self.settings, folder)
@@ -344,7 +344,7 @@ class Paperfeed:
         become read marks; a box unticked after sync saw it ticked becomes unread."""
         from paperfeed.digest.sync import digest_files, sync_digests
 
-        folder = self.config.digest_dir or self.settings.default_digest_dir
+        folder = self.settings.digest_dir(self.config)
         with self.store() as store:
             return sync_digests(store, self.settings, list(files) or digest_files(folder))
 

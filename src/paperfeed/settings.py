@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from paperfeed.errors import ConfigError
+
+if TYPE_CHECKING:
+    from paperfeed.config import Config
 
 APP_NAME = "paperfeed"
 LOCK_WAIT_SECONDS = 10.0  # how long a command waits for a database another process is writing
@@ -59,6 +63,11 @@ class Settings:
     @property
     def default_digest_dir(self) -> Path:
         return self.home / "digests"
+
+    def digest_dir(self, config: Config) -> Path:
+        """Where digests are written and synced from: sources.yaml's `digest_dir`, else the
+        home's digests folder."""
+        return config.digest_dir or self.default_digest_dir
 
     @property
     def read_marks_log(self) -> Path:

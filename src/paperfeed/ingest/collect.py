@@ -237,7 +237,7 @@ def ingest(
             client.close()
     failed = sum(r.status == "failed" for r in results)
     progress.finish(f"{len(results)} sources, {failed} failed")
-    folder = config.digest_dir or settings.default_digest_dir
+    folder = settings.digest_dir(config)
     summaries = _store_reported(
         settings, results, now(), on_source_done, progress, config.backups_kept, folder
     )
