@@ -11,19 +11,16 @@ import pytest
 from click.testing import CliRunner
 from conftest import shared_path
 from fakes import Recorder
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from paperfeed.ingest.bulk import (
     SOURCE_NAME,
-    _clean,
     import_arxiv_metadata,
     paper_from_record,
     parse_line,
     split_authors,
 )
 from paperfeed.store import Store
-from paperfeed.text import clean_text, parse_date
+from paperfeed.text import parse_date
 
 RECORDS = [
     {
@@ -136,12 +133,6 @@ def test_bad_lines_are_none_not_errors(line: str) -> None:
 )
 def test_parse_date(value: object, expected: datetime | None) -> None:
     assert parse_date(value) == expected
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
-def test_fast_clean_is_exactly_clean_text(value: str) -> None:
-    assert _clean(value) == clean_text(value)
 
 
 def test_split_authors() -> None:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperfeed.text import clean_text, outbound_links, page_count, safe_http_url, word_count
+from paperfeed.text import (
+    _full_clean,
+    clean_text,
+    outbound_links,
+    page_count,
+    safe_http_url,
+    word_count,
+)
 
 TAG = re.compile(r"<[a-zA-Z!/?]")
 FORBIDDEN = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
@@ -48,6 +55,12 @@ def test_escaped_markup_never_becomes_a_tag(parts: list[str]) -> None:
 )
 def test_clean_text_examples(raw: object, expected: str) -> None:
     assert clean_text(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_plain_ascii_fast_path_is_exactly_the_full_clean(value: str) -> None:
+    assert clean_text(value) == _full_clean(value)
 
 
 def test_clean_text_caps_length_with_an_ellipsis() -> None:
