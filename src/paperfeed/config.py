@@ -20,7 +20,8 @@ import yaml
 from paperfeed.addresses import names_private_host
 from paperfeed.errors import ConfigError
 from paperfeed.keys import parse_arxiv_id
-from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem, suggest
+from paperfeed.names import suggest
+from paperfeed.yamlnodes import NodeMap, NodeReader, cron_problem
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_BACKUPS_KEPT = 7  # a week of daily ingests

@@ -20,8 +20,9 @@ from paperfeed.config import Config, example_reference, parse_config
 from paperfeed.errors import ConfigError, NotFound
 from paperfeed.files import write_text_atomic
 from paperfeed.keys import ARXIV_ID
+from paperfeed.names import suggest
 from paperfeed.sources.arxiv_query import API_URL
-from paperfeed.yamlnodes import end_of_node_line, plain_scalar, suggest
+from paperfeed.yamlnodes import end_of_node_line, plain_scalar
 
 if TYPE_CHECKING:
     from paperfeed.http import HttpClient

@@ -3,6 +3,7 @@
 One rule everywhere a name is typed (`search --source`, `ingest --source`, `sources enable`,
 `list --area`): an exact match wins, then a unique case-insensitive match; anything else is an
 UnknownName that offers the closest known name, or lists them all when none is close.
+`suggest` is the one did-you-mean, also for config keys, categories and time zones.
 """
 
 from __future__ import annotations
@@ -26,14 +27,29 @@ def resolve_name(typed: str, known: Iterable[str], what: str) -> str:
     raise UnknownName(f"no {what} {typed!r}{_hint(typed, names, what)}")
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like `word`, None when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str | None) -> str:
+    return f" (did you mean {name!r}?)" if name else ""
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for the closest choice, "" when none is close."""
+    return did_you_mean(closest(word, choices))
+
+
 def _hint(typed: str, names: list[str], what: str) -> str:
     if not names:
         return f" (there are no {what} names yet)"
     by_fold = {n.casefold(): n for n in names}
-    close = difflib.get_close_matches(typed.casefold(), list(by_fold), n=1, cutoff=0.6)
+    close = closest(typed.casefold(), by_fold)
     starting = [n for fold, n in by_fold.items() if fold.startswith(typed.casefold())]
     if close or len(starting) == 1:
-        return f" (did you mean {by_fold[close[0]] if close else starting[0]!r}?)"
+        return did_you_mean(by_fold[close] if close else starting[0])
     shown = ", ".join(repr(n) for n in names[:_LISTED])
     more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
     return f"; known: {shown}{more}"

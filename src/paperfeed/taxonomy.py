@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from paperfeed.yamlnodes import suggest
+from paperfeed.names import closest, did_you_mean
 
 
 @functools.cache
@@ -23,6 +23,6 @@ def category_problem(category: str) -> str | None:
     if category in taxonomy:
         return None
     same = [c for c in taxonomy if c.lower() == category.lower()]
-    hint = f" (did you mean {same[0]!r}?)" if same else suggest(category, taxonomy)
+    hint = did_you_mean(same[0] if same else closest(category, taxonomy))
     examples = " (e.g. cs.LG, cs.CL, stat.ML; see arxiv.org/category_taxonomy)"
     return f"{category!r} is not an arXiv category{hint or examples}"

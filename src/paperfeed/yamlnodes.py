@@ -8,7 +8,6 @@ refused every tag beyond plain YAML. Also checks cron lines (no croniter depende
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import math
 import re
@@ -22,17 +21,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from paperfeed.errors import ConfigError
+from paperfeed.names import suggest
 
 YAML_TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = frozenset(
     YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True, slots=True)
