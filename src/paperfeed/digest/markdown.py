@@ -29,9 +29,9 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from paperfeed.text import INVISIBLE, plain, visible
+from paperfeed.text import INVISIBLE, plain, safe_http_url, visible
 
 if TYPE_CHECKING:
     from paperfeed.digest.model import Digest, DigestEntry
@@ -49,7 +49,6 @@ _INLINE_SPECIAL = re.compile(
 # a line start that would open a heading, quote, list, setext underline or thematic break
 _LINE_START = re.compile(r"^(?:[#>+=_-]|\d{1,9}(?=[.)]))")
 _TAG_JUNK = re.compile(r"[^a-z0-9]+")
-_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 # Kept as they are in a URL; everything else outside [A-Za-z0-9_.~-] is percent-encoded.
 _URL_SAFE = "/:?#@!$&*+,;=%-"
 
@@ -82,21 +81,14 @@ def heading_text(text: str | None) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """An http(s) URL made safe for a markdown link destination, or None when not acceptable."""
-    if not url:
+    """An http(s) URL (as `safe_http_url` accepts it) made safe for a markdown link destination:
+    None when it carries an invisible or control character, else percent-encoded."""
+    checked = safe_http_url(url.strip()) if url else None
+    if checked is None or INVISIBLE.search(checked):
         return None
-    url = url.strip()
-    if not _SCHEME.match(url) or INVISIBLE.search(url):
+    if any(not visible(char) for char in checked if not char.isspace()):
         return None
-    if any(not visible(char) for char in url if not char.isspace()):
-        return None
-    try:
-        host = urlsplit(url).netloc
-    except ValueError:
-        return None
-    if not host:
-        return None
-    scheme, rest = url.split("://", 1)
+    scheme, rest = checked.split("://", 1)
     return f"{scheme.lower()}://{quote(rest, safe=_URL_SAFE)}"
 
 
