@@ -357,13 +357,16 @@ class Paperfeed:
 
     # ------------------------------------------------------------ the reading loop
 
-    def mark(self, refs: Sequence[str], action: MarkAction | str) -> MarkOutcome:
+    def mark(
+        self, refs: Sequence[str], action: MarkAction | str, *, queue: bool = False
+    ) -> MarkOutcome:
         """Mark items (read, unread, save, unsave, up, down, clear the rating). Queued, never
-        lost, when another process holds the database; applied at the next writable open.
-        NotFound names every unknown ref, and then nothing is marked."""
+        lost, when another process holds the database (or, with `queue`, at once: the caller
+        just found it busy); applied at the next writable open. NotFound names every unknown
+        ref, and then nothing is marked."""
         from paperfeed.marks import mark
 
-        return mark(self.settings, refs, action, datetime.now(UTC))
+        return mark(self.settings, refs, action, datetime.now(UTC), queue=queue)
 
     def list(
         self,

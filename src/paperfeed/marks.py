@@ -194,21 +194,32 @@ class MarkOutcome:
 
 
 def mark(
-    settings: Settings, refs: Sequence[str], action: MarkAction | str, now: datetime
+    settings: Settings,
+    refs: Sequence[str],
+    action: MarkAction | str,
+    now: datetime,
+    *,
+    queue: bool = False,
 ) -> MarkOutcome:
     """Apply marks now, or queue them when another process holds the database (after the usual
-    wait): a mark is never lost (RELIABILITY D3). Raises NotFound naming every unknown ref,
-    and then marks nothing."""
+    wait) or `queue` says it was just found busy: a mark is never lost (RELIABILITY D3).
+    Raises NotFound naming every unknown ref, and then marks nothing."""
     action = MarkAction(action)
     events = [MarkEvent(ref, action, now) for ref in refs]
-    try:
-        store = Store.open(settings.db_path, wait=settings.lock_wait)
-    except StoreBusy:
+    store = None if queue else _open_unless_busy(settings)
+    if store is None:
         queue_marks(settings, events)
         return MarkOutcome(action, [], queued=len(events))
     with store:
         apply_pending_marks(store, settings)
         return MarkOutcome(action, record_marks(store, settings, events))
+
+
+def _open_unless_busy(settings: Settings) -> Store | None:
+    try:
+        return Store.open(settings.db_path, wait=settings.lock_wait)
+    except StoreBusy:
+        return None
 
 
 # ---------------------------------------------------------------- views: reading list, progress

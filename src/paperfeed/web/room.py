@@ -133,14 +133,12 @@ class Room(Paperfeed):
 
     # ------------------------------------------------------------ marks
 
-    def mark(self, refs: Sequence[str], action: MarkAction | str) -> LibraryMarkOutcome:
-        from paperfeed.marks import MarkEvent, MarkOutcome, queue_marks
-
+    def mark(
+        self, refs: Sequence[str], action: MarkAction | str, *, queue: bool = False
+    ) -> LibraryMarkOutcome:
         with self._lock:
-            if _time.monotonic() < self._busy_until:  # a burst: skip the failing open
-                events = [MarkEvent(r, MarkAction(action), datetime.now(UTC)) for r in refs]
-                queue_marks(self.settings, events)
-                return MarkOutcome(MarkAction(action), [], queued=len(events))
+            if queue or _time.monotonic() < self._busy_until:  # a burst: skip the failing open
+                return super().mark(refs, action, queue=True)
             self._reader.release()
             outcome = super().mark(refs, action)
             if outcome.queued:
