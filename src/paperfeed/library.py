@@ -4,7 +4,8 @@ Built once from `Settings` (and the `Config` of sources.yaml, read on first use)
 store, the query encoder (loaded on first use, then kept) and the search indexes, and offers
 the verbs every caller needs: ingest (and, for the flow, source_states and record), refresh,
 embed, reindex, import_arxiv, search, similar, digest, mark, list, stats, sources, status,
-enable_source, import_opml, restore, recover. Callers never open the store, load a model or
+enable_source, import_opml, restore, recover; and `browse`, the reading room's read-only
+views (`paperfeed.browse`). Callers never open the store, load a model or
 apply queued marks themselves: every writable open made here applies the marks queued while
 another process held the database first.
 
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paperfeed.browse import Browse
 from paperfeed.config import DEFAULT_MODEL, Config, SourceConfig, load_config
 from paperfeed.errors import PaperfeedError, UsageError
 from paperfeed.progress import SILENT, Progress
@@ -47,16 +49,10 @@ if TYPE_CHECKING:
     from paperfeed.search.hybrid import Filters, Hit
     from paperfeed.store import Store
     from paperfeed.store.digests import DigestSummary
-    from paperfeed.store.items import StoredItem
-    from paperfeed.store.reading import Mark
 
 QueryEncoder = Callable[[str], "np.ndarray"]
 Rows = list[dict[str, Any]]  # JSON-ready rows, as `--json` prints them
 KeywordAreas = list[tuple[str, tuple[str, ...]]]  # (focus area, its keywords)
-# (the class's `list` verb hides the builtin inside its body)
-Items = list["StoredItem"]
-ReadItems = list[tuple["StoredItem", datetime]]
-WeekCounts = list[tuple[str, int]]
 
 
 class Paperfeed:
@@ -78,6 +74,7 @@ class Paperfeed:
         self._config = config
         self._query_encoder = query_encoder
         self._embedder = embedder
+        self.browse = Browse(self)  # the reading room's read-only views
 
     @classmethod
     def resolve(cls, home: str | Path | None = None, config: str | Path | None = None) -> Paperfeed:
@@ -382,7 +379,7 @@ class Paperfeed:
         if area is not None:
             area = self._check_area(area)
         with self.store(read_only=True) as store:
-            rows = reading_list(store, self._keyword_areas())
+            rows = reading_list(store, self.keyword_areas())
         return [
             r
             for r in rows
@@ -407,51 +404,9 @@ class Paperfeed:
         names = [a.name for a in self.config.focus_areas] if self.has_config else []
         return resolve_name(area, names, "focus area")
 
-    def _keyword_areas(self) -> KeywordAreas:
-        if not self.has_config:
-            return []
-        return [(a.name, tuple(a.keywords)) for a in self.config.focus_areas]
-
-    # ------------------------------------------------------------ browsing (the reading room)
-
-    def items(self, ids: Sequence[int]) -> Items:
-        """Stored items in the order given (unknown ids skipped)."""
-        with self.store(read_only=True) as store:
-            return store.items.get_many(ids)
-
-    def marks(self) -> dict[int, Mark]:
-        """Every item's read / saved / rating marks, by item id."""
-        with self.store(read_only=True) as store:
-            return store.reading.all()
-
-    def item_areas(self, items: Sequence[StoredItem]) -> dict[int, str]:
-        """Each item's focus area as `list --area` sees it (sent under, else by keywords)."""
-        from paperfeed.marks import item_areas
-
-        with self.store(read_only=True) as store:
-            return item_areas(store, items, self._keyword_areas())
-
-    def weeks(self, limit: int = 12) -> WeekCounts:
-        """(ISO week, items published in it), the newest `limit` weeks that have items."""
-        with self.store(read_only=True) as store:
-            return store.browse.weeks(limit)
-
-    def posts_about(self, arxiv_id: str) -> Items:
-        """Posts (blogs, newsletters) whose links point at this arXiv paper."""
-        with self.store(read_only=True) as store:
-            return store.browse.posts_naming(arxiv_id)
-
-    def reading_history(self) -> tuple[Items, ReadItems]:
-        """Saved items (newest save first) and read items with when (newest read first)."""
-        with self.store(read_only=True) as store:
-            marks = store.reading.all().values()
-            saved = _newest_first({m.item_id: m.saved_at for m in marks})
-            read = _newest_first({m.item_id: m.read_at for m in marks})
-            items = {i.id: i for i in store.items.get_many([i for i, _ in saved + read])}
-        return (
-            [items[i] for i, _ in saved if i in items],
-            [(items[i], when) for i, when in read if i in items],
-        )
+    def keyword_areas(self) -> KeywordAreas:
+        """Each focus area's keywords ([] with no sources.yaml)."""
+        return self.config.area_keywords() if self.has_config else []
 
     # ------------------------------------------------------------ sources
 
@@ -530,8 +485,3 @@ class Paperfeed:
             report = add_examples(config, area, papers, store, http or http_client(config))
         self._config = None  # sources.yaml changed: read it again on next use
         return report
-
-
-def _newest_first(times: dict[int, datetime | None]) -> list[tuple[int, datetime]]:
-    dated = [(i, t) for i, t in times.items() if t is not None]
-    return sorted(dated, key=lambda pair: pair[1], reverse=True)

@@ -101,7 +101,7 @@ class Room(Paperfeed):
         """The picker's weeks, counted again only when the database file changed."""
         key = (self.stamp(), limit)
         if self._weeks_seen is None or self._weeks_seen[0] != key:
-            self._weeks_seen = (key, super().weeks(limit))
+            self._weeks_seen = (key, self.browse.weeks(limit))
         return list(self._weeks_seen[1])
 
     def stamp(self) -> tuple[int, ...]:
@@ -179,7 +179,7 @@ class Room(Paperfeed):
         else:
             digest = self._digest(period, now)
             self._digests[period] = (stamp, now, digest)
-        return WeekPage(digest, self.marks(), self.weeks(PROGRESS_WEEKS), period)
+        return WeekPage(digest, self.browse.marks(), self.weeks(PROGRESS_WEEKS), period)
 
     def _digest(self, period: str | None, now: datetime) -> Digest:
         from paperfeed.digest.model import DigestOptions
@@ -195,14 +195,14 @@ class Room(Paperfeed):
     ) -> tuple[list[Hit], dict[int, StoredItem], dict[int, Mark]]:
         """`search` with its filters, plus the focus area of `list --area`."""
         hits = self.search(query, k * 5 if area else k, filters)
-        items = {i.id: i for i in self.items([h.id for h in hits])}
+        items = {i.id: i for i in self.browse.items([h.id for h in hits])}
         if area:
-            areas = self.item_areas(list(items.values()))
+            areas = self.browse.item_areas(list(items.values()))
             hits = [h for h in hits if areas.get(h.id) == area][:k]
-        return hits, items, self.marks()
+        return hits, items, self.browse.marks()
 
     def paper(self, item_id: int) -> PaperPage:
-        found = self.items([item_id])
+        found = self.browse.items([item_id])
         if not found:
             raise NotFound(f"no item {item_id}")
         item = found[0]
@@ -210,12 +210,12 @@ class Room(Paperfeed):
             indexes = self.indexes(store)
         vector = indexes.vectors.vector(item_id)
         near = self.similar(item_id, SIMILAR) if vector is not None else []
-        near_items = {i.id: i for i in self.items([h.id for h in near])}
-        linked = self.posts_about(item.arxiv_id) if item.arxiv_id else []
+        near_items = {i.id: i for i in self.browse.items([h.id for h in near])}
+        linked = self.browse.posts_about(item.arxiv_id) if item.arxiv_id else []
         close = _close_posts(indexes, vector, list(near_items.values()))
         posts = list({p.id: p for p in linked + close}.values())
         pairs = [(h, near_items[h.id]) for h in near if h.id in near_items]
-        marks = self.marks()
+        marks = self.browse.marks()
         return PaperPage(
             item, marks.get(item_id), pairs, marks, posts, self._area_fits(item, vector)
         )
@@ -250,11 +250,11 @@ class Room(Paperfeed):
         self,
     ) -> tuple[list[StoredItem], list[tuple[str, list[StoredItem]]], dict[int, Mark]]:
         """Saved items (newest save first) and read items by ISO week (newest first)."""
-        saved, read = self.reading_history()
+        saved, read = self.browse.reading_history()
         by_week: dict[str, list[StoredItem]] = {}
         for item, when in read:
             by_week.setdefault(week_of(when), []).append(item)
-        return saved, list(by_week.items()), self.marks()
+        return saved, list(by_week.items()), self.browse.marks()
 
     def progress(self, now: datetime | None = None) -> Progress:
         """Items read per area and ISO week over the last PROGRESS_WEEKS weeks, from `stats`."""
