@@ -27,11 +27,10 @@ def candidates(texts: list[str]) -> rank.Candidates:
 
 
 def test_keyword_scores_weigh_title_over_summary_and_match_plurals() -> None:
-    scores = rank.keyword_scores(
-        ["Language models", "x", "y"],
-        ["", "a language model", "languages modelling"],
-        ["language model"],
+    corpus = rank.Corpus.of(
+        ["Language models", "x", "y"], ["", "a language model", "languages modelling"]
     )
+    scores = corpus.keyword_scores(["language model"])
     assert scores[0] > scores[1] > 0 and scores[2] == 0
 
 
@@ -167,21 +166,34 @@ def test_keyword_area_is_none_without_hits() -> None:
 
 
 def test_bm25_prefers_documents_with_rarer_query_terms() -> None:
-    docs = rank.tokenize(["kernel methods for data", "data data data", "kernel kernel bayesian"])
-    scores = rank.bm25(docs, "bayesian kernel")
+    corpus = rank.Corpus.of(
+        ["kernel methods for data", "data data data", "kernel kernel bayesian"], [""] * 3
+    )
+    scores = corpus.bm25("bayesian kernel")
     assert scores[2] > scores[0] > scores[1] == 0
-    assert not rank.bm25(docs, "the of and").any()
+    assert not corpus.bm25("the of and").any()
 
 
-def test_window_bm25_equals_the_per_document_count() -> None:
-    rng = np.random.default_rng(3)
-    words = ["kernel", "bayesian", "the", "of", "data", "graph", "x", "model", "a1"]
-    titles = [" ".join(rng.choice(words, 4)).title() for _ in range(30)]
-    summaries = [" ".join(rng.choice(words, int(rng.integers(0, 25)))) for _ in range(30)]
-    corpus = rank.Corpus.of(titles, summaries)
-    docs = rank.tokenize([f"{t} {s}" for t, s in zip(titles, summaries, strict=True)])
-    for query in ["bayesian kernel", "graph of the data model", "unknown words only", "x"]:
-        np.testing.assert_allclose(corpus.bm25(query), rank.bm25(docs, query))
+def test_an_area_s_bm25_ignores_stopwords_and_repeated_words() -> None:
+    corpus = rank.Corpus.of(
+        ["The kernel of the matter", "Bayesian methods", "How to learn what they want"],
+        ["kernel methods for data", "on the kernel", "the of and this"],
+    )
+    plain = corpus.bm25("kernel methods")
+    np.testing.assert_allclose(corpus.bm25("How the kernel, and the methods of it"), plain)
+    np.testing.assert_allclose(corpus.bm25("kernel methods kernel"), plain)
+    assert plain[0] > 0 and plain[2] == 0
+
+
+def test_the_ranker_and_the_keyword_search_share_one_bm25() -> None:
+    from paperfeed.search.bm25 import KeywordIndex
+
+    texts = ["Sparse attention for long documents", "Attention is all you need", "Graph networks"]
+    corpus = rank.Corpus.of(texts, [""] * 3)
+    search = KeywordIndex.build(np.arange(3), [t.lower() for t in texts])
+    np.testing.assert_allclose(
+        corpus.bm25("sparse attention"), search.scores("sparse attention"), rtol=1e-6
+    )
 
 
 def test_reads_move_the_area_query_towards_them_more_as_they_accumulate() -> None:
@@ -246,15 +258,6 @@ def test_an_item_every_area_drops_goes_to_no_area() -> None:
     cands = candidates(["a survey of language models", "image segmentation of pixels"])
     only = [rank.Area("NLP", hash_vector(NLP), exclude=("survey",))]
     assert rank.assign(rank.area_scores(cands, only), only).tolist() == [-1, 0]
-
-
-def test_specificity_is_high_for_rare_words_and_low_for_common_ones() -> None:
-    titles = [f"models of {'graphs' if i == 0 else 'text'}" for i in range(200)]
-    corpus = rank.Corpus.of(titles, [""] * 200)
-    assert corpus.specificity("graphs") == 1.0  # in 1 of 200 documents
-    assert corpus.specificity("models") == 0.0  # in every document
-    assert corpus.specificity("unknown words") == 0.0
-    assert 0.0 < corpus.specificity("graphs models") < 1.0
 
 
 def test_pseudo_relevance_moves_the_query_toward_the_window_s_nearest_items() -> None:

@@ -20,7 +20,6 @@ with MMR, never keeping two near-identical items.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from paperfeed.digest.learn import ReaderModel, fit_reader_model
+from paperfeed.search.bm25 import KeywordIndex, content_words
 
 MIN_MODEL_POSITIVES = 3  # reads (or examples) before an area has a reader model
 MIN_NEGATIVES = 50  # below this many unread or down-rated items, the window's items join them
@@ -51,7 +51,6 @@ class Weights:
 
     semantic: float = 1.0
     bm25: float = 0.3
-    bm25_specific: bool = False  # scale bm25 by how rare the area's words are in the window
     bm25_terms: float = 10.0  # if set, bm25 in full only for areas of at least this many words
     prf: float = 0.0  # how far the window's nearest items move an area's query
     prf_top: int = 20  # how many of them
@@ -95,7 +94,7 @@ class Candidates:
     summaries: Sequence[str]
     age_days: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) or empty
     source_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) or empty
-    corpus: Corpus | None = None  # the tokenized texts, when the caller already has them
+    corpus: Corpus | None = None  # the indexed texts, when the caller already has them
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -118,134 +117,28 @@ def matched_keywords(title: str, summary: str, keywords: Sequence[str]) -> list[
     return [k for k in keywords if k.strip() and _phrase(k.strip()).search(text)]
 
 
-def keyword_scores(
-    titles: Sequence[str], summaries: Sequence[str], keywords: Sequence[str]
-) -> np.ndarray:
-    """(n,) keyword relevance: 2 per keyword in the title, 1 per keyword in the summary."""
-    return Corpus.of(titles, summaries).keyword_scores(keywords)
-
-
-_TOKEN = re.compile(r"[a-z0-9]{2,}")  # maximal alphanumeric runs of two characters or more
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "how",
-        "in",
-        "into",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "what",
-        "when",
-        "which",
-        "with",
-    ]
-)
-
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    return [_tokens(t) for t in texts]
-
-
-def _okapi(tf: np.ndarray, lengths: np.ndarray, df: np.ndarray, k1: float, b: float) -> np.ndarray:
-    """(n,) BM25 from term counts (n, q), document lengths (n,) and document frequencies (q,)."""
-    n = len(lengths)
-    idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-    norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0))
-    return np.asarray((tf * (k1 + 1) / (tf + norm[:, None])) @ idf)
-
-
-def bm25(docs: Sequence[Sequence[str]], query: str, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
-    """(n,) Okapi BM25 of `query` against tokenized `docs`, with IDF taken over `docs`."""
-    terms = sorted(set(_tokens(query)))
-    if not terms or not docs:
-        return np.zeros(len(docs))
-    tf = np.array([[doc.count(term) for term in terms] for doc in docs], dtype=np.float64)
-    lengths = np.array([len(d) for d in docs], dtype=np.float64)
-    return _okapi(tf, lengths, (tf > 0).sum(axis=0), k1, b)
-
-
 @dataclass(frozen=True, slots=True)
 class Corpus:
-    """The window's texts, lowercased and tokenized once for every area (the per-area work is
-    then vectorised): token ids in one flat array with the document each token belongs to."""
+    """The window's texts, indexed once for every area: lowercased for keyword matching, and
+    the keyword search's own BM25 index (paperfeed.search.bm25) over title and summary."""
 
     titles: list[str]  # lowercased
     summaries: list[str]  # lowercased
-    vocab: dict[str, int]
-    token_ids: np.ndarray  # (T,) stopwords left out
-    doc_of: np.ndarray  # (T,)
-    lengths: np.ndarray  # (n,)
+    index: KeywordIndex
 
     @classmethod
     def of(cls, titles: Sequence[str], summaries: Sequence[str]) -> Corpus:
         low_titles = [t.lower() for t in titles]
         low_summaries = [s.lower() for s in summaries]
-        vocab: dict[str, int] = {}
-        fresh = itertools.count()
-        ids: list[int] = []
-        lengths = []
-        for title, summary in zip(low_titles, low_summaries, strict=True):
-            found = _TOKEN.findall(title) + _TOKEN.findall(summary)
-            ids.extend(map(vocab.setdefault, found, fresh))
-            lengths.append(len(found))
-        flat = np.array(ids, dtype=np.int64)
-        doc_of = np.repeat(np.arange(len(lengths)), lengths)
-        stop = np.array([vocab[w] for w in _STOPWORDS if w in vocab], dtype=np.int64)
-        keep = ~np.isin(flat, stop)
-        counts = np.bincount(doc_of[keep], minlength=len(lengths)).astype(np.float64)
-        return cls(low_titles, low_summaries, vocab, flat[keep], doc_of[keep], counts)
+        texts = [f"{t}\n{s}" for t, s in zip(low_titles, low_summaries, strict=True)]
+        index = KeywordIndex.build(np.arange(len(texts)), texts)
+        return cls(low_titles, low_summaries, index)
 
-    def bm25(self, query: str, k1: float = 1.5, b: float = 0.75) -> np.ndarray:
-        """(n,) Okapi BM25 of `query` over the corpus, IDF taken over the corpus."""
-        n = len(self.lengths)
-        terms = sorted({self.vocab[t] for t in _tokens(query) if t in self.vocab})
-        if not terms or n == 0:
-            return np.zeros(n)
-        column = np.full(max(self.vocab.values()) + 1, -1, dtype=np.int64)
-        column[terms] = np.arange(len(terms))
-        hit = column[self.token_ids]
-        mask = hit >= 0
-        tf = np.bincount(
-            self.doc_of[mask] * len(terms) + hit[mask], minlength=n * len(terms)
-        ).reshape(n, len(terms))
-        return _okapi(tf.astype(np.float64), self.lengths, (tf > 0).sum(axis=0), k1, b)
-
-    def specificity(self, query: str) -> float:
-        """0..1: how rare the query's words are in the corpus, on average (a word in at most
-        1% of the documents counts 1, one in every document 0); 0 for no known word."""
-        n = len(self.lengths)
-        terms = sorted({self.vocab[t] for t in _tokens(query) if t in self.vocab})
-        if not terms or n == 0:
-            return 0.0
-        width = max(self.vocab.values()) + 1  # ids are unique, not dense
-        present = np.isin(self.token_ids, terms)
-        pairs = np.unique(self.doc_of[present] * width + self.token_ids[present])
-        df = np.bincount(pairs % width, minlength=width)[terms]
-        rarity = np.log(n / np.maximum(df, 1)) / np.log(100.0)
-        return float(np.clip(rarity, 0.0, 1.0).mean())
+    def bm25(self, words: str) -> np.ndarray:
+        """(n,) BM25 of the topical words of `words` (stopwords left out: a learner's sentence
+        is full of them), each distinct word counted once."""
+        terms = list(dict.fromkeys(content_words(words)))
+        return np.asarray(self.index.scores(terms), dtype=np.float64)
 
     def keyword_scores(self, keywords: Sequence[str]) -> np.ndarray:
         """(n,) log(1 + 2 per keyword in the title + 1 per keyword in the summary)."""
@@ -369,9 +262,9 @@ def description_signal(
     """(n,) the area's no-feedback relevance, z-scored: cosine to its query plus BM25 of its
     words."""
     words = f"{area.description} {' '.join(area.keywords)}"
-    weight = weights.bm25 * (corpus.specificity(words) if weights.bm25_specific else 1.0)
+    weight = weights.bm25
     if weights.bm25_terms:  # a two-word phrase gives BM25 too little to go on
-        weight *= min(1.0, len(set(_tokens(words))) / weights.bm25_terms)
+        weight *= min(1.0, len(set(content_words(words))) / weights.bm25_terms)
     return zscore(weights.semantic * zscore(vectors @ query) + weight * zscore(corpus.bm25(words)))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from paperfeed.digest import rank
+from paperfeed.search.bm25 import content_words
 from paperfeed.text import plain
 
 # Cosine (all-MiniLM-L6-v2, normalised) from which two abstracts are on the same topic, not just
@@ -92,9 +93,7 @@ def _nearest(vector: np.ndarray, area: str, marked: Marked) -> str | None:
 
 def description_words(title: str, summary: str, description: str) -> list[str]:
     """The description's topical words the item names, most named first (title counts twice)."""
-    words = dict.fromkeys(
-        w for w in rank.tokenize([description])[0] if len(w) > 3 and w not in _GENERIC
-    )
+    words = dict.fromkeys(w for w in content_words(description) if len(w) > 3 and w not in _GENERIC)
     counts: Counter[str] = Counter()
     for word in words:
         in_title = len(rank.matched_keywords(title, "", [word]))

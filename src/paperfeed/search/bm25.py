@@ -32,21 +32,33 @@ COMMON_TERM_SHARE = 0.05
 _WORD = re.compile(r"\w+(?:[-.+]\w+)*")
 
 
-_COMPOUND = re.compile(r"\b\w++(?:[-.+]\w++)+")  # word starts only, no backtracking
-
-
 _PART = re.compile(r"[^-.+ ]+")
+
+
+# Words that say nothing about a topic, left out of a focus area's words when the digest ranks
+# by them ("how the models of ..." would otherwise score every abstract), as are single letters.
+STOPWORDS = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "into", "is"]
+    + ["it", "of", "on", "or", "that", "the", "their", "them", "they", "this", "to", "what"]
+    + ["when", "which", "with"]
+)
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words; a compound like `GPT-4o` or `Llama-3.1` is kept whole and split too,
     so an exact model name matches exactly and its parts still match. (Whole words first, then
-    the parts of every compound: BM25 only counts tokens, and three C-level regex passes are
-    ~15x faster over 65k abstracts than splitting word by word.)"""
-    lowered = text.lower()
-    words = _WORD.findall(lowered)
-    compounds = _COMPOUND.findall(lowered)
+    the parts of every compound: BM25 only counts tokens. Two C-level regex passes and a
+    `str.isalnum` filter are ~15x faster over 65k abstracts than splitting word by word, and
+    1.5x faster than a third regex pass that finds the compounds.)"""
+    words = _WORD.findall(text.lower())
+    compounds = [w for w in words if not w.isalnum() and ("-" in w or "." in w or "+" in w)]
     return words + _PART.findall(" ".join(compounds)) if compounds else words
+
+
+def content_words(text: str) -> list[str]:
+    """`tokenize` less STOPWORDS and single letters: the words of a description that name its
+    topic."""
+    return [t for t in tokenize(text) if len(t) > 1 and t not in STOPWORDS]
 
 
 class KeywordIndex:
@@ -78,22 +90,23 @@ class KeywordIndex:
         lengths = np.fromiter(map(len, docs), np.int64, len(docs))
         return cls(ids, bm25_weights(token_ids, lengths, len(vocab)), dict(vocab))
 
-    def _postings(self, query: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _postings(self, query: str | Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(document rows, BM25 weights) of each query token in the vocabulary; a repeated token
-        counts again, as in bm25s's own scoring."""
+        counts again, as in bm25s's own scoring. A query given as tokens is used as it is."""
         if len(self.ids) == 0:
             return []
         indptr, rows, weights = (self.arrays[name] for name in ("indptr", "indices", "data"))
         found = []
-        for token in tokenize(query):
+        for token in tokenize(query) if isinstance(query, str) else query:
             token_id = self.vocab.get(token)
             if token_id is not None:
                 start, end = int(indptr[token_id]), int(indptr[token_id + 1])
                 found.append((rows[start:end], weights[start:end]))
         return found
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document (0 where no query term occurs)."""
+    def scores(self, query: str | Sequence[str]) -> np.ndarray:
+        """BM25 score of every document (0 where no query term occurs); `query` is a text, or
+        its tokens already chosen (as the digest's `content_words`)."""
         total = np.zeros(len(self.ids), dtype=np.float32)
         for rows, weights in self._postings(query):
             np.add.at(total, rows, weights)
