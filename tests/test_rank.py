@@ -260,15 +260,36 @@ def test_an_item_every_area_drops_goes_to_no_area() -> None:
     assert rank.assign(rank.area_scores(cands, only), only).tolist() == [-1, 0]
 
 
-def test_pseudo_relevance_moves_the_query_toward_the_window_s_nearest_items() -> None:
-    rng = np.random.default_rng(5)
-    topic = rng.normal(size=32)
-    near = topic + rng.normal(scale=0.3, size=(5, 32))
-    window = np.vstack([near, rng.normal(size=(40, 32))])
-    window /= np.linalg.norm(window, axis=1, keepdims=True)
-    query = topic + rng.normal(scale=1.5, size=32)
-    query /= np.linalg.norm(query)
-    moved = rank.pseudo_relevance(window, query, rank.Weights(prf=1.0, prf_top=5))
-    unit = topic / np.linalg.norm(topic)
-    assert moved @ unit > query @ unit
-    assert rank.pseudo_relevance(window, query, rank.Weights(prf=0.0)) is query
+def test_centering_ranks_by_topic_not_by_the_direction_every_abstract_shares() -> None:
+    rng = np.random.default_rng(7)
+    common, topic = np.eye(64)[0], np.eye(64)[1]
+    generic = common + rng.normal(scale=0.05, size=(30, 64))
+    on_topic = 0.5 * common + 0.866 * topic
+    vectors = np.vstack([generic, on_topic])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    area = rank.Area("topic", 0.9 * common + 0.44 * topic)
+    cands = rank.Candidates(vectors, [""] * 31, [""] * 31)
+
+    def best(center: float) -> int:
+        scores = rank.area_scores(cands, [area], weights=rank.Weights(center=center))
+        return int(np.argmax(scores[:, 0]))
+
+    assert best(0.0) != 30  # raw cosine prefers an item close to the shared direction
+    assert best(1.0) == 30
+
+
+def test_self_training_lifts_items_like_the_window_s_best_ones() -> None:
+    rng = np.random.default_rng(11)
+    cluster = np.eye(48)[0] + rng.normal(scale=0.1, size=(60, 48))
+    vectors = np.vstack([cluster, rng.normal(size=(140, 48))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    relevance = rng.normal(size=200)
+    relevance[:30] += 10.0  # half the cluster is already on top; the other half is not
+    weights = rank.Weights(self_train=1.0, self_train_top=30)
+    lifted = rank.self_trained(vectors, relevance, weights)
+    unseen = np.arange(30, 60)
+    place = np.argsort(np.argsort(-lifted))
+    assert np.argsort(np.argsort(-relevance))[unseen].mean() > 60
+    assert (place[unseen] < 60).all()
+    untouched = rank.self_trained(vectors, relevance, rank.Weights(self_train=0.0))
+    np.testing.assert_array_equal(untouched, relevance)

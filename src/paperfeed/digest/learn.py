@@ -46,20 +46,24 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
 
 
 def ridge_dual(
-    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float, *, leave_one_out: bool = True
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """(coef, bias, leave-one-out predictions) of weighted ridge regression on rows x.
 
     Minimises sum_i w_i (y_i - f(x_i))^2 + l2 |coef|^2. In the dual, alpha = (K + l2 W^-1)^-1 y
     with K the Gram matrix; the hat matrix is H = K (K + l2 W^-1)^-1, and the prediction for
-    row i by the model fit without it is (f_i - H_ii y_i) / (1 - H_ii)."""
+    row i by the model fit without it is (f_i - H_ii y_i) / (1 - H_ii). Without
+    `leave_one_out` no inverse is formed (one solve, a third of the work) and none are given."""
     rows = np.hstack([x.astype(np.float64), np.full((len(x), 1), BIAS_FEATURE)])
     gram = rows @ rows.T
-    inverse = np.linalg.inv(gram + np.diag(l2 / weight))
-    alpha = inverse @ y
-    fitted = gram @ alpha
-    hat = np.einsum("ij,ji->i", gram, inverse)
-    loo = (fitted - hat * y) / np.clip(1.0 - hat, 1e-9, None)
+    system = gram + np.diag(l2 / weight)
+    if leave_one_out:
+        inverse = np.linalg.inv(system)
+        alpha = inverse @ y
+        hat = np.einsum("ij,ji->i", gram, inverse)
+        loo = (gram @ alpha - hat * y) / np.clip(1.0 - hat, 1e-9, None)
+    else:
+        alpha, loo = np.linalg.solve(system, y), np.zeros(0)
     theta = rows.T @ alpha
     return theta[:-1], float(theta[-1] * BIAS_FEATURE), loo
 
@@ -81,6 +85,27 @@ def _split(scores: np.ndarray, is_read: np.ndarray) -> tuple[np.ndarray, np.ndar
     return scores[is_read], scores[~is_read]
 
 
+def fit_linear(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    negative_weight: np.ndarray,
+    l2: float,
+    *,
+    leave_one_out: bool = True,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """(coef, bias, leave-one-out predictions of the rows, positives first) of the weighted
+    ridge classifier of `positives` against `negatives`, each class half the weight."""
+    x = np.vstack([positives, negatives])
+    weight = np.concatenate(
+        [
+            np.full(len(positives), 0.5 / len(positives)),
+            0.5 * negative_weight / negative_weight.sum(),
+        ]
+    ) * len(x)
+    labels = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    return ridge_dual(x, labels, weight, l2, leave_one_out=leave_one_out)
+
+
 def fit_reader_model(
     positives: np.ndarray,
     negatives: np.ndarray,
@@ -91,16 +116,9 @@ def fit_reader_model(
 ) -> ReaderModel:
     """The area's classifier and its share. `query`: the description's vector, scored by cosine
     on the same rows; `shrink`: with p reads the share is scaled by p / (p + shrink)."""
-    x = np.vstack([positives, negatives])
-    is_read = np.concatenate([np.ones(len(positives), bool), np.zeros(len(negatives), bool)])
-    weight = np.concatenate(
-        [
-            np.full(len(positives), 0.5 / len(positives)),
-            0.5 * negative_weight / negative_weight.sum(),
-        ]
-    ) * len(x)
-    coef, bias, loo = ridge_dual(x, is_read.astype(np.float64), weight, l2)
-    description = x @ query
+    coef, bias, loo = fit_linear(positives, negatives, negative_weight, l2)
+    is_read = np.arange(len(loo)) < len(positives)
+    description = np.vstack([positives, negatives]) @ query
     share = best_share(loo, description, is_read) * len(positives) / (len(positives) + shrink)
     return ReaderModel(
         coef,

@@ -4,12 +4,17 @@ An item's score for an area, from signals z-scored over the window's items:
 
     description  cosine to the area's query (its embedded description + keywords, moved toward
                  the centroid of items read, saved or rated up in that area and away from those
-                 rated down: Rocchio), plus Okapi BM25 of its words over the window's titles and
-                 summaries at a weight that shrinks for areas of few words
+                 rated down: Rocchio), both taken relative to the window's mean vector (every
+                 abstract shares that direction, which says nothing of its topic), plus Okapi
+                 BM25 of its words over the window's titles and summaries at a weight that
+                 shrinks for areas of few words
     model        once an area has MIN_MODEL_POSITIVES reads or examples: the learner's own
                  classifier on embeddings (paperfeed.digest.learn; as arxiv-sanity trains its
                  per-user SVM), blended with the description in the share that best ranks the
                  learner's history (reads against what they left unread)
+    self-trained a classifier of the window's best items so far against the rest, blended in:
+                 what this week's papers on the topic look like, which a short description
+                 cannot say
     context      exp(-age / 7 days), and the source's configured weight (log)
 
 An area's `exclude`/`require` words drop items from it outright. Each item then goes to the one
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from paperfeed.digest.learn import ReaderModel, fit_reader_model
+from paperfeed.digest.learn import ReaderModel, fit_linear, fit_reader_model
 from paperfeed.search.bm25 import KeywordIndex, content_words
 
 MIN_MODEL_POSITIVES = 3  # reads (or examples) before an area has a reader model
@@ -35,31 +40,35 @@ MIN_NEGATIVES = 50  # below this many unread or down-rated items, the window's i
 WINDOW_NEGATIVES = 500  # about this many of the window's items, sampled, when they stand in
 STRONG_NEGATIVE = 3.0  # weight of an item rated down against one merely left unread
 NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
+SELF_TRAIN_L2 = 1.0  # ridge penalty of the classifier of the window's best items
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
     """How the signals combine, chosen on the tuning half of benchmarks/bench_rank.py (17 areas x
-    3 styles x the 3 oldest tuning weeks, 153 cases; mean P@10, dense-only cosine 0.393):
-    BM25 weight 0 / 0.2 / 0.3 / 0.6 / 1.0 gave 0.393 / 0.402 / 0.400 / 0.380 / 0.365, with the
-    short phrases always losing to dense; scaling it by the rarity of the area's words (0.386 at
-    0.6, 0.397 at 0.3) did not help; pseudo-relevance feedback (0.5-1.0, 20-50 items) lowered
-    it (0.364-0.370); BM25 0.3 in full from 10 words on (less for shorter areas) scored 0.405,
-    losing to dense in no style (phrase 1.000x, sentence 1.035x, description 1.052x). Reader
-    model: shrink 0 / 5 / 15 gave 0.476 / 0.467 / 0.447 at 5 reads and 0.533 / 0.532 / 0.519 at
-    20; ridge 0.3 / 1 / 3 gave 0.519 / 0.532 / 0.531 at 20; no Rocchio 0.526."""
+    3 styles x 9 tuning weeks, 459 cases, mean P@10; dense-only cosine 0.342). Earlier choices:
+    BM25 0.3 in full from 10 words on (0.348; 0.6 or scaling by word rarity did worse), Rocchio
+    0.5, ridge 1, no shrink; moving the query to the centroid of the window's nearest items
+    lowered it. This round: centering 0.5 / 1 gave 0.361 / 0.362; self-training 0.3 / 0.6 /
+    0.8 / 1 (30 items) gave 0.353 / 0.365 / 0.370 / -; both, center 1 with self-training
+    0.6 / 0.7 / 0.8 / 1, gave 0.376 / 0.378 / 0.379 / 0.370 (digest sections 0.360 / 0.360 /
+    0.355 / 0.338: 0.7 keeps the section within 0.02 of the ranking), 15 / 40 / 60 items at 0.6
+    to 0.8 gave 0.373-0.380. At 20 reads self-training after the reader model gave 0.448 vs
+    0.441 without; the reader model on centered vectors 0.437; 1,000 unread negatives instead
+    of 300, 0.451 (and 5 reads 0.407 vs 0.412); nearest-read similarity 0.447."""
 
     semantic: float = 1.0
     bm25: float = 0.3
     bm25_terms: float = 10.0  # if set, bm25 in full only for areas of at least this many words
-    prf: float = 0.0  # how far the window's nearest items move an area's query
-    prf_top: int = 20  # how many of them
     rocchio: float = 0.5  # how far the learner's reads move an area's query
     rocchio_full: float = 10.0  # positives at which that move reaches its full size
     model_l2: float = 1.0  # the reader model's ridge penalty
     model_shrink: float = 0.0  # with p reads, the model's share is scaled by p / (p + this)
     recency: float = 0.1
     source: float = 0.3
+    center: float = 1.0  # share of the window's mean vector taken off items and queries
+    self_train: float = 0.7  # share of the classifier of the window's best items
+    self_train_top: int = 30  # how many of the best items it learns from
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,15 +277,6 @@ def description_signal(
     return zscore(weights.semantic * zscore(vectors @ query) + weight * zscore(corpus.bm25(words)))
 
 
-def pseudo_relevance(vectors: np.ndarray, query: np.ndarray, weights: Weights) -> np.ndarray:
-    """The query moved toward the centroid of the window's `prf_top` nearest items: what the
-    week's papers on the topic look like, which a short description cannot say."""
-    if not weights.prf or len(vectors) <= weights.prf_top:
-        return query
-    top = np.argpartition(-(vectors @ query), weights.prf_top)[: weights.prf_top]
-    return _unit(query + weights.prf * _centroid(vectors[top]))
-
-
 def _area_scores(
     cands: Candidates, areas: Sequence[Area], feedback: Feedback | None, weights: Weights
 ) -> np.ndarray:
@@ -285,18 +285,46 @@ def _area_scores(
     scores = np.zeros((n, len(areas)))
     if n == 0:
         return scores
-    vectors = np.asarray(cands.vectors, dtype=np.float64)
+    raw = np.asarray(cands.vectors, dtype=np.float64)
+    mean = weights.center * raw.mean(axis=0)
+    vectors = _unit_rows(raw - mean)
     context = _context_signal(cands, n, weights)
     corpus = cands.corpus or Corpus.of(cands.titles, cands.summaries)
     for j, area in enumerate(areas):
-        query = pseudo_relevance(vectors, area_query(area, feedback, j, weights), weights)
+        query = _unit(area_query(area, feedback, j, weights) - mean)
         relevance = description_signal(vectors, corpus, area, query, weights)
         model = reader_model(cands.vectors, feedback, j, np.asarray(area.vector), weights)
         if model is not None and model.share > 0:
-            learned = zscore(model.score(vectors))
+            learned = zscore(model.score(raw))
             relevance = (1 - model.share) * relevance + model.share * learned
+        relevance = self_trained(vectors, relevance, weights)
         scores[:, j] = np.where(allowed(corpus, area), context + relevance, -np.inf)
     return scores
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(rows / np.where(norms > 0, norms, 1.0))
+
+
+def self_trained(vectors: np.ndarray, relevance: np.ndarray, weights: Weights) -> np.ndarray:
+    """The relevance blended with a classifier of the window's `self_train_top` best items
+    against a sample of those below twice as many: how this week's papers on the topic differ
+    from the rest, which one query vector cannot say (pseudo-relevance feedback, learned)."""
+    n, top = len(vectors), weights.self_train_top
+    if not weights.self_train or n <= 4 * top:
+        return relevance
+    order = np.argsort(-relevance, kind="stable")
+    negatives = order[2 * top :: max(1, (n - 2 * top) // WINDOW_NEGATIVES)]
+    coef, bias, _ = fit_linear(
+        vectors[order[:top]],
+        vectors[negatives],
+        np.ones(len(negatives)),
+        SELF_TRAIN_L2,
+        leave_one_out=False,
+    )
+    learned = zscore(vectors @ coef + bias)
+    return (1 - weights.self_train) * relevance + weights.self_train * learned
 
 
 def assign(scores: np.ndarray, areas: Sequence[Area]) -> np.ndarray:
