@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from web_helpers import NOW, make_home, room_of
+from web_helpers import NOW, client_of, make_home, room_of
 
 from paperfeed.digest.progress import week_of
 from paperfeed.errors import NotFound
@@ -85,3 +85,10 @@ def test_chart_bars_scale_to_the_goal_and_the_tallest_week() -> None:
     assert heights[0] == 0 and heights[1] == max(heights) and heights[1] == 2 * heights[2]
     assert chart.top == 4 and chart.goal_y is not None
     assert chart.bars[1].y == pytest.approx(cards.CHART_PAD)  # the tallest reaches the top
+
+
+def test_the_week_page_names_the_window_s_last_day_as_the_markdown_does(tmp_path: Path) -> None:
+    client, _policy = client_of(room_of(make_home(tmp_path)))
+    page = client.get("/", params={"week": "2026-W48"})
+    assert page.status_code == 200
+    assert "2026-11-23 to 2026-11-29" in page.text  # Monday to Sunday, not the next Monday

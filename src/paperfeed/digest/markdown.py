@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -209,7 +209,7 @@ def headings_expected(digest: Digest) -> int:
 def render_markdown(digest: Digest, *, with_front_matter: bool = True) -> str:
     """The digest as one markdown document (front matter, title, sections)."""
     start = digest.window_start.date().isoformat()
-    end = (digest.window_end - timedelta(microseconds=1)).date().isoformat()
+    end = digest.last_day.isoformat()
     lines = front_matter(digest) if with_front_matter else []
     lines += [f"# Paperfeed digest {heading_text(digest.period)}", "", f"*{start} to {end}*", ""]
     for section in digest.sections:

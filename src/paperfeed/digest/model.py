@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -97,6 +97,11 @@ class Digest:
     @property
     def entries(self) -> list[DigestEntry]:
         return [e for s in self.sections for e in s.entries] + list(self.highlights)
+
+    @property
+    def last_day(self) -> date:
+        """The window's last day (its end is exclusive: the next Monday, 00:00)."""
+        return (self.window_end - timedelta(microseconds=1)).date()
 
     def as_json(self) -> dict[str, object]:
         sections: list[dict[str, object]] = [
