@@ -20,7 +20,7 @@ Reported, all in this run:
   the digest section (each item assigned to one area, MMR) against the per-area ranking.
 
 Usage: .venv/bin/python benchmarks/bench_rank.py [--split tuning|held-out] [--home COPY_OF_HOME]
-[--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2] [--weights prf=0.5,bm25=0.3]
+[--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2] [--weights center=0.5,bm25=0.3]
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ def main() -> None:
         help="reads are example papers from before the store's 8 weeks (use --peer-reads '')",
     )
     parser.add_argument(
-        "--weights", default="", help="e.g. prf=0.5,bm25=0.3 (tuning only); several: a;b"
+        "--weights", default="", help="e.g. center=0.5,bm25=0.3 (tuning only); several: a;b"
     )
     parser.add_argument(
         "--max-weeks", type=int, default=None, help="only the split's first N weeks (oldest)"

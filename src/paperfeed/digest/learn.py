@@ -118,7 +118,7 @@ def fit_reader_model(
     on the same rows; `shrink`: with p reads the share is scaled by p / (p + shrink)."""
     coef, bias, loo = fit_linear(positives, negatives, negative_weight, l2)
     is_read = np.arange(len(loo)) < len(positives)
-    description = np.vstack([positives, negatives]) @ query
+    description = np.concatenate([positives @ query, negatives @ query])
     share = best_share(loo, description, is_read) * len(positives) / (len(positives) + shrink)
     return ReaderModel(
         coef,
