@@ -233,6 +233,13 @@ def test_tokenize_counts_the_same_tokens_as_word_by_word(text: str) -> None:
     assert Counter(bm25.tokenize(text)) == Counter(_reference_tokenize(text))
 
 
+@given(st.text(alphabet="aZ19_-.+ \t\n\x00\x1f,;:()[]/'\"!?", max_size=60))
+def test_tokenize_counts_the_same_tokens_in_ascii_text(text: str) -> None:
+    """ASCII text takes the split path (every other character a word break): same tokens."""
+    assert text.isascii()
+    assert Counter(bm25.tokenize(text)) == Counter(_reference_tokenize(text))
+
+
 # ---------------------------------------------------------------- E2: drift
 
 

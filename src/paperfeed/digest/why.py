@@ -92,8 +92,10 @@ def _nearest(vector: np.ndarray, area: str, marked: Marked) -> str | None:
 
 
 def description_words(title: str, summary: str, description: str) -> list[str]:
-    """The description's topical words the item names, most named first (title counts twice)."""
-    words = dict.fromkeys(w for w in content_words(description) if len(w) > 3 and w not in _GENERIC)
+    """The description's topical words the item names, most named first (title counts twice;
+    on a tie, the one the description names first)."""
+    topical = {w for w in content_words(description) if len(w) > 3 and w not in _GENERIC}
+    words = sorted(topical, key=description.lower().find)
     counts: Counter[str] = Counter()
     for word in words:
         in_title = len(rank.matched_keywords(title, "", [word]))
