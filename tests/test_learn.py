@@ -12,7 +12,7 @@ def test_leave_one_out_predictions_equal_refitting_without_the_row() -> None:
     x = rng.normal(size=(40, 6))
     y = (x[:, 0] > 0).astype(float)
     weight = rng.uniform(0.5, 2.0, size=40)
-    _coef, _bias, loo = learn.ridge_dual(x, y, weight, l2=0.7)
+    _coef, _bias, loo = learn.ridge(x, y, weight, l2=0.7)
     rows = np.hstack([x, np.full((40, 1), learn.BIAS_FEATURE)])
     for i in (0, 17, 39):
         keep = np.arange(40) != i
@@ -28,7 +28,7 @@ def test_fit_coefficients_score_like_the_primal_solution() -> None:
     x = rng.normal(size=(30, 5))
     y = (x[:, 1] > 0).astype(float)
     weight = np.ones(30)
-    coef, bias, _loo = learn.ridge_dual(x, y, weight, l2=0.5)
+    coef, bias, _loo = learn.ridge(x, y, weight, l2=0.5)
     rows = np.hstack([x, np.full((30, 1), learn.BIAS_FEATURE)])
     theta = np.linalg.solve(rows.T @ rows + 0.5 * np.eye(6), rows.T @ y)
     np.testing.assert_allclose(x @ coef + bias, rows @ theta, atol=1e-9)

@@ -1,9 +1,8 @@
 """Learning a focus area from the learner's reads. Pure: numpy arrays in, scores out.
 
 Per area, a classifier on the embeddings: ridge regression with sample weights (reads 1, items
-left unread 0, each class half the weight), solved in its dual form: n x n with n the reads plus
-the negatives (a few hundred), so one solve gives both the fit and the exact leave-one-out
-prediction of every training row (the hat-matrix identity), with no refitting.
+left unread 0, each class half the weight), whose one solve gives both the fit and the exact
+leave-one-out prediction of every training row (the hat-matrix identity), with no refitting.
 
 Those leave-one-out predictions say how well the classifier predicts this learner's own history:
 the blend with the description's score is the one that ranks the history best (AUC of the reads
@@ -45,26 +44,27 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(top / (len(positive) * len(negative)))
 
 
-def ridge_dual(
+def ridge(
     x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float, *, leave_one_out: bool = True
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """(coef, bias, leave-one-out predictions) of weighted ridge regression on rows x.
 
-    Minimises sum_i w_i (y_i - f(x_i))^2 + l2 |coef|^2. In the dual, alpha = (K + l2 W^-1)^-1 y
-    with K the Gram matrix; the hat matrix is H = K (K + l2 W^-1)^-1, and the prediction for
-    row i by the model fit without it is (f_i - H_ii y_i) / (1 - H_ii). Without
-    `leave_one_out` no inverse is formed (one solve, a third of the work) and none are given."""
+    Minimises sum_i w_i (y_i - f(x_i))^2 + l2 |coef|^2 in the primal: theta = A^-1 X^T W y with
+    A = X^T W X + l2 I, d x d whatever the number of rows (a learner's unread items grow with
+    every week; the dual's n x n system would grow with them). The hat matrix is
+    H = X A^-1 X^T W, and the prediction for row i by the model fit without it is
+    (f_i - H_ii y_i) / (1 - H_ii). Without `leave_one_out` one solve for theta does (no
+    solve for every row) and no predictions are given."""
     rows = np.hstack([x.astype(np.float64), np.full((len(x), 1), BIAS_FEATURE)])
-    gram = rows @ rows.T
-    system = gram + np.diag(l2 / weight)
+    scaled = rows * np.sqrt(weight)[:, None]
+    system = scaled.T @ scaled + l2 * np.eye(rows.shape[1])  # one operand twice: BLAS syrk, 2x
     if leave_one_out:
-        inverse = np.linalg.inv(system)
-        alpha = inverse @ y
-        hat = np.einsum("ij,ji->i", gram, inverse)
-        loo = (gram @ alpha - hat * y) / np.clip(1.0 - hat, 1e-9, None)
+        solved = np.linalg.solve(system, rows.T)  # A^-1 X^T
+        theta = solved @ (weight * y)
+        hat = weight * np.einsum("ij,ji->i", rows, solved)
+        loo = (rows @ theta - hat * y) / np.clip(1.0 - hat, 1e-9, None)
     else:
-        alpha, loo = np.linalg.solve(system, y), np.zeros(0)
-    theta = rows.T @ alpha
+        theta, loo = np.linalg.solve(system, rows.T @ (weight * y)), np.zeros(0)
     return theta[:-1], float(theta[-1] * BIAS_FEATURE), loo
 
 
@@ -103,7 +103,7 @@ def fit_linear(
         ]
     ) * len(x)
     labels = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
-    return ridge_dual(x, labels, weight, l2, leave_one_out=leave_one_out)
+    return ridge(x, labels, weight, l2, leave_one_out=leave_one_out)
 
 
 def fit_reader_model(
