@@ -1,10 +1,11 @@
 """Dated backups of the DuckDB file, and putting one back (RELIABILITY D2).
 
 I/O rule: this module owns the backup folder (`Settings.backup_dir`) and is the only code that
-copies or replaces the database file. A backup is taken by the process that holds the file for
-writing, right after a CHECKPOINT, so the copy is a whole database with nothing left in a WAL;
-it is written atomically (temp file, fsync, rename) and only the newest `keep` are kept. A
-restore checks that the backup opens, moves the current file aside (`*.replaced-<time>`, never
+copies or replaces the database file, but for store/mend.py, which after a crash keeps a copy of
+a damaged file and rewrites one block checksum. A backup is taken by the process that holds the
+file for writing, right after a CHECKPOINT, so the copy is a whole database with nothing left in
+a WAL; it is written atomically (temp file, fsync, rename) and only the newest `keep` are kept.
+A restore checks that the backup opens, moves the current file aside (`*.replaced-<time>`, never
 deleted: it may be all that is left) and puts a copy of the backup in its place.
 """
 
@@ -34,15 +35,14 @@ def backup(store: Store, folder: Path, keep: int, now: datetime | None = None) -
     if store.read_only or keep <= 0 or not store.path.is_file():
         return None
     store.checkpoint()
-    stamp = _stamp(now)
-    target = folder / f"{PREFIX}{stamp}{SUFFIX}"
+    target = folder / f"{PREFIX}{stamp(now)}{SUFFIX}"
     with open(store.path, "rb") as source:
         write_atomic(target, lambda handle: shutil.copyfileobj(source, handle, 2**20))
     prune(folder, keep)
     return target
 
 
-def _stamp(now: datetime | None) -> str:
+def stamp(now: datetime | None = None) -> str:
     """UTC to the microsecond, in a form that sorts by time: backups' and set-aside files' names."""
     return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
@@ -78,14 +78,14 @@ def restore(db_path: Path, backup_path: Path, now: datetime | None = None) -> Pa
 def set_aside(db_path: Path, now: datetime | None = None) -> Path | None:
     """Move the database (and its WAL) out of the way, never deleting it; None if absent."""
     _check_not_in_use(db_path)
-    stamp = _stamp(now)
+    when = stamp(now)
     wal = db_path.with_name(db_path.name + ".wal")
     moved = None
     if db_path.exists():
-        moved = db_path.with_name(f"{db_path.name}.replaced-{stamp}")
+        moved = db_path.with_name(f"{db_path.name}.replaced-{when}")
         os.replace(db_path, moved)
     if wal.exists():
-        os.replace(wal, wal.with_name(f"{wal.name}.replaced-{stamp}"))
+        os.replace(wal, wal.with_name(f"{wal.name}.replaced-{when}"))
     return moved
 
 

@@ -10,6 +10,7 @@ each, with its own exit code and what to do next.
 from __future__ import annotations
 
 import errno
+import sys
 import time
 import weakref
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import duckdb
 
 from paperfeed.errors import DatabaseCorrupt, DiskFull, ReadOnlyHome, StoreBusy, StoreError
 from paperfeed.settings import LOCK_WAIT_SECONDS
+from paperfeed.store.mend import mend_torn_checkpoint
 from paperfeed.store.migrations import MIGRATIONS
 
 _CORRUPT = (
@@ -78,11 +80,15 @@ def connect(
     """Open `path`, retrying a lock held by another process for up to `wait` seconds."""
     deadline = time.monotonic() + wait
     delay = 0.05
+    mended = False
     while True:
         try:
             return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
+                if not mended and _mend(path, exc):
+                    mended = True
+                    continue
                 fault = storage_fault(exc, path.parent)
                 message = f"{path}: cannot open the database: {_first_line(exc)}"
                 raise fault or StoreError(message) from exc
@@ -90,6 +96,21 @@ def connect(
                 raise StoreBusy(path) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def _mend(path: Path, exc: duckdb.Error) -> bool:
+    """Mend a checkpoint a kill cut short (store/mend.py), saying so on stderr."""
+    try:
+        kept = mend_torn_checkpoint(path, exc)
+    except OSError:
+        return False
+    if kept is not None:
+        print(
+            f"paperfeed: {path} was left damaged by a checkpoint cut short; mended, the WAL "
+            f"replayed (the damaged copy is kept as {kept.name})",
+            file=sys.stderr,
+        )
+    return kept is not None
 
 
 def applied_migrations(conn: duckdb.DuckDBPyConnection) -> set[str]:
