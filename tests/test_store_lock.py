@@ -130,3 +130,50 @@ def test_lock_wait_comes_from_the_environment_and_is_checked(
         monkeypatch.setenv("PAPERFEED_LOCK_WAIT", bad)
         with pytest.raises(ConfigError, match="PAPERFEED_LOCK_WAIT"):
             Settings.resolve()
+
+
+# A second process tries to open the file for writing: "opened" or DuckDB's lock error.
+WRITER_PROBE = """
+import sys, duckdb
+try:
+    duckdb.connect(sys.argv[1]).close()
+    print("opened")
+except duckdb.Error as exc:
+    print("refused" if "lock" in str(exc).lower() else f"other: {exc}")
+"""
+
+
+def _probe_writer(path: Path) -> str:
+    probe = [sys.executable, "-c", WRITER_PROBE, str(path)]
+    return subprocess.run(probe, capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def test_no_writer_can_open_the_database_while_a_backup_copies_it(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from paperfeed.store import backup as backups
+
+    seen: list[str] = []
+    copy = shutil.copyfileobj
+
+    def copy_and_probe(source: object, target: object, length: int = 0) -> None:
+        seen.append(_probe_writer(db))
+        copy(source, target, length)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backups.shutil, "copyfileobj", copy_and_probe)
+    made = backups.backup(db, tmp_path / "backups", keep=3)
+    assert seen == ["refused"]
+    assert made is not None and made.read_bytes() == db.read_bytes()
+    assert _probe_writer(db) == "opened"  # the backup let go of it
+
+
+def test_a_backup_is_skipped_while_another_process_writes(
+    db: Path, tmp_path: Path, children: list
+) -> None:
+    from paperfeed.store.backup import backup
+
+    children.append(hold(db, 30))
+    assert backup(db, tmp_path / "backups", keep=3) is None
+    assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())

@@ -241,5 +241,5 @@ def store_results(
             if on_source_done is not None:
                 on_source_done(summary)
         store.checkpoint()
-        backup(store, settings.backup_dir, backups_kept, now)
+    backup(settings.db_path, settings.backup_dir, backups_kept, now)
     return summaries

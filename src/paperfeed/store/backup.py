@@ -2,9 +2,11 @@
 
 I/O rule: this module owns the backup folder (`Settings.backup_dir`) and is the only code that
 copies or replaces the database file, but for store/mend.py, which after a crash keeps a copy of
-a damaged file and rewrites one block checksum. A backup is taken by the process that holds the
-file for writing, right after a CHECKPOINT, so the copy is a whole database with nothing left in
-a WAL; it is written atomically (temp file, fsync, rename) and only the newest `keep` are kept.
+a damaged file and rewrites one block checksum. A backup is taken right after the ingest closes
+its connection (a close folds the WAL into the file), so the copy is a whole database; never
+while this process has the file open: closing any descriptor of a file drops every POSIX lock the
+process holds on it, DuckDB's included, and another process could then open it for writing
+beside ours. It is written atomically (temp file, fsync, rename); only the newest `keep` are kept.
 A restore checks that the backup opens, moves the current file aside (`*.replaced-<time>`, never
 deleted: it may be all that is left) and puts a copy of the backup in its place.
 """
@@ -16,30 +18,38 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from paperfeed.errors import NotFound, StoreBusy, StoreError
 from paperfeed.files import write_atomic
 
-if TYPE_CHECKING:
-    from paperfeed.store import Store
-
 PREFIX = "paperfeed-"
 SUFFIX = ".duckdb"
 
 
-def backup(store: Store, folder: Path, keep: int, now: datetime | None = None) -> Path | None:
-    """Checkpoint and copy the open database into `folder`; None for a read-only or memory store."""
-    if store.read_only or keep <= 0 or not store.path.is_file():
+def backup(db_path: Path, folder: Path, keep: int, now: datetime | None = None) -> Path | None:
+    """Copy the closed database into `folder`, holding a shared lock on it so that no process
+    can start writing meanwhile. None when there is no file, or when a writer got in first (it
+    holds the file, or left a WAL): the next ingest takes the backup."""
+    if keep <= 0 or not db_path.is_file():
         return None
-    store.checkpoint()
     target = folder / f"{PREFIX}{stamp(now)}{SUFFIX}"
-    with open(store.path, "rb") as source:
+    with open(db_path, "rb") as source:
+        try:
+            fcntl.lockf(source, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return None
+        if _has_wal(db_path):
+            return None
         write_atomic(target, lambda handle: shutil.copyfileobj(source, handle, 2**20))
     prune(folder, keep)
     return target
+
+
+def _has_wal(db_path: Path) -> bool:
+    wal = db_path.with_name(db_path.name + ".wal")
+    return wal.is_file() and wal.stat().st_size > 0
 
 
 def stamp(now: datetime | None = None) -> str:
