@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from paperfeed.errors import StoreBusy
 from paperfeed.store import Store
+from paperfeed.store import backup as backups
 
 # The child opens the file read-write, says "ready", and holds it until stdin closes or
 # `hold` seconds pass, then releases it by closing the connection.
@@ -151,10 +153,6 @@ def _probe_writer(path: Path) -> str:
 def test_no_writer_can_open_the_database_while_a_backup_copies_it(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shutil
-
-    from paperfeed.store import backup as backups
-
     seen: list[str] = []
     copy = shutil.copyfileobj
 
@@ -172,8 +170,6 @@ def test_no_writer_can_open_the_database_while_a_backup_copies_it(
 def test_a_backup_is_skipped_while_another_process_writes(
     db: Path, tmp_path: Path, children: list
 ) -> None:
-    from paperfeed.store.backup import backup
-
     children.append(hold(db, 30))
-    assert backup(db, tmp_path / "backups", keep=3) is None
+    assert backups.backup(db, tmp_path / "backups", keep=3) is None
     assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())

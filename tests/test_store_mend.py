@@ -7,7 +7,6 @@ its metadata block taken from B, as a write cut between pages leaves it.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from paperfeed.errors import DatabaseCorrupt
 from paperfeed.records import Item
 from paperfeed.store import Store
+from paperfeed.store.backup import wal_path
 from paperfeed.store.mend import BLOCK_SIZE, HEADERS_SIZE, block_checksum
 
 PAGE = 4096
@@ -31,7 +31,7 @@ def _crash_images(folder: Path) -> tuple[bytes, bytes, bytes]:
         store.items.upsert([_item(n) for n in range(40)], "feed")
         store.checkpoint()
         store.items.upsert([_item(n) for n in range(40, 100)], "feed")  # in the WAL only
-        a, wal = path.read_bytes(), path.with_name(path.name + ".wal").read_bytes()
+        a, wal = path.read_bytes(), wal_path(path).read_bytes()
         store.checkpoint()
         b = path.read_bytes()
     return a, wal, b
@@ -51,7 +51,7 @@ def _write_home(folder: Path, image: bytes, wal: bytes | None) -> Path:
     path = folder / "paperfeed.duckdb"
     path.write_bytes(image)
     if wal is not None:
-        path.with_name(path.name + ".wal").write_bytes(wal)
+        wal_path(path).write_bytes(wal)
     return path
 
 
@@ -139,4 +139,3 @@ def test_the_checksum_is_duckdbs_own(tmp_path: Path) -> None:
         block = image[start : start + BLOCK_SIZE]
         if any(block):
             assert int.from_bytes(block[:8], "little") == block_checksum(block)
-    shutil.rmtree(tmp_path)

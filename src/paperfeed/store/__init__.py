@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from paperfeed.settings import LOCK_WAIT_SECONDS
+from paperfeed.store.backup import wal_path
 from paperfeed.store.browse import BrowseRepo
 from paperfeed.store.connection import (
     applied_migrations,
@@ -74,7 +75,7 @@ class Store:
                 conn.close()
                 raise
         except BaseException:
-            for leftover in (path, path.with_name(path.name + ".wal")):
+            for leftover in (path, wal_path(path)):
                 leftover.unlink(missing_ok=True)
             raise
         return cls(conn, path, read_only=False)

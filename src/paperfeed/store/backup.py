@@ -40,15 +40,21 @@ def backup(db_path: Path, folder: Path, keep: int, now: datetime | None = None) 
             fcntl.lockf(source, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             return None
-        if _has_wal(db_path):
+        if has_wal(db_path):
             return None
         write_atomic(target, lambda handle: shutil.copyfileobj(source, handle, 2**20))
     prune(folder, keep)
     return target
 
 
-def _has_wal(db_path: Path) -> bool:
-    wal = db_path.with_name(db_path.name + ".wal")
+def wal_path(db_path: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside `db_path`."""
+    return db_path.with_name(db_path.name + ".wal")
+
+
+def has_wal(db_path: Path) -> bool:
+    """Whether commits wait in the WAL (a checkpoint or a clean close leaves none)."""
+    wal = wal_path(db_path)
     return wal.is_file() and wal.stat().st_size > 0
 
 
@@ -89,7 +95,7 @@ def set_aside(db_path: Path, now: datetime | None = None) -> Path | None:
     """Move the database (and its WAL) out of the way, never deleting it; None if absent."""
     _check_not_in_use(db_path)
     when = stamp(now)
-    wal = db_path.with_name(db_path.name + ".wal")
+    wal = wal_path(db_path)
     moved = None
     if db_path.exists():
         moved = db_path.with_name(f"{db_path.name}.replaced-{when}")

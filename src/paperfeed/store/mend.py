@@ -14,8 +14,9 @@ a non-empty WAL is there (the signs of a cut checkpoint; a damaged disk shows ne
 and only after the file and its WAL are copied aside (`*.damaged-<time>`, never deleted). If the
 mended file does not open and read in full, the damaged bytes go back.
 
-I/O rule: this module writes the database file's bytes in one place only, the 8 checksum bytes
-of the block named by the failure; store/backup.py does every other copy and replacement.
+I/O rule: this module changes the database file in one place only, the 8 checksum bytes of
+the block named by the failure, and writes the damaged copies; store/backup.py does every other
+copy and replacement of the database file.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
 
 from paperfeed.files import fsync_dir
-from paperfeed.store.backup import stamp
+from paperfeed.store.backup import has_wal, stamp, wal_path
 
 HEADERS_SIZE = 3 * 4096  # DuckDB's main header and its two database headers
 BLOCK_SIZE = 262144  # DuckDB's default block allocation size; paperfeed never sets another
@@ -56,48 +58,44 @@ def torn_block(path: Path, error: BaseException) -> int | None:
     if found is None:
         return None
     location = int(found.group(1))
-    wal = _wal(path)
     on_boundary = location >= HEADERS_SIZE and (location - HEADERS_SIZE) % BLOCK_SIZE == 0
     inside = location + BLOCK_SIZE <= path.stat().st_size
-    return location if on_boundary and inside and wal.is_file() and wal.stat().st_size else None
+    return location if on_boundary and inside and has_wal(path) else None
 
 
 def mend_torn_checkpoint(path: Path, error: BaseException) -> Path | None:
     """Recompute the checksum of the block a cut checkpoint left behind. Returns where the
-    damaged file was copied, or None when the damage is not that (the file is left as it is)."""
+    damaged file was copied, or None when the damage is not that (the file is left as it is).
+    Raises OSError while another process has the file open."""
     location = torn_block(path, error)
     if location is None:
         return None
-    kept = _copy_aside(path)
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while a process has it open
-        block = os.pread(fd, BLOCK_SIZE, location)
-        _write_at(fd, location, block_checksum(block).to_bytes(CHECKSUM_SIZE, "little"))
-        fcntl.lockf(fd, fcntl.LOCK_UN)
+    # One descriptor for the lock, the copy and the patch: closing any other descriptor of the
+    # file would drop this process's lock on it.
+    with open(path, "r+b") as handle:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        kept = _copy_aside(handle, path)
+        block = os.pread(handle.fileno(), BLOCK_SIZE, location)
+        _write_at(handle, location, block_checksum(block).to_bytes(CHECKSUM_SIZE, "little"))
+        fcntl.lockf(handle, fcntl.LOCK_UN)
         if _reads_in_full(path):
             return kept
-        _write_at(fd, location, block[:CHECKSUM_SIZE])
+        _write_at(handle, location, block[:CHECKSUM_SIZE])
         return None
-    finally:
-        os.close(fd)
 
 
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
-def _copy_aside(path: Path) -> Path:
+def _copy_aside(handle: BinaryIO, path: Path) -> Path:
     kept = path.with_name(f"{path.name}.damaged-{stamp()}")
-    shutil.copyfile(path, kept)
-    shutil.copyfile(_wal(path), kept.with_name(kept.name + ".wal"))
+    with open(kept, "wb") as copy:
+        shutil.copyfileobj(handle, copy, 2**20)
+    shutil.copyfile(wal_path(path), wal_path(kept))
     fsync_dir(path.parent)
     return kept
 
 
-def _write_at(fd: int, location: int, data: bytes) -> None:
-    os.pwrite(fd, data, location)
-    os.fsync(fd)
+def _write_at(handle: BinaryIO, location: int, data: bytes) -> None:
+    os.pwrite(handle.fileno(), data, location)
+    os.fsync(handle.fileno())
 
 
 def _reads_in_full(path: Path) -> bool:
