@@ -44,7 +44,8 @@ class EvalArea:
 
 
 def load_areas(split: str) -> tuple[list[EvalArea], list[str]]:
-    """The split's areas and weeks from focus_areas.yaml."""
+    """The split's areas and weeks from focus_areas.yaml (held-out-2 and -3: the held-out areas
+    on fresh weeks)."""
     data = yaml.safe_load(AREAS_FILE.read_text(encoding="utf-8"))
     areas = [
         EvalArea(
@@ -56,7 +57,7 @@ def load_areas(split: str) -> tuple[list[EvalArea], list[str]]:
             tuple(a["keywords"]),
         )
         for a in data["areas"]
-        if a["split"] == split
+        if a["split"] == split.removesuffix("-2").removesuffix("-3")
     ]
     return areas, [str(w) for w in data["weeks"][split]]
 

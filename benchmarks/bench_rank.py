@@ -3,7 +3,8 @@
 The areas, their three styles (short phrase, a sentence, a description with keywords) and the
 fixed area and week splits are in benchmarks/focus_areas.yaml, written before any tuning. Every
 weight of paperfeed.digest.rank was chosen with `--split tuning`; `--split held-out` is run once and
-reported as it comes out. Relevant = the paper lists the area's arXiv category; P@10 per
+reported as it comes out (it was, at stop 16; held-out-2 and held-out-3 are the held-out areas on
+fresh weeks, each run once after it). Relevant = the paper lists the area's arXiv category; P@10 per
 (area, week, style) case.
 
 The learner: every area of the split at once (one sources.yaml), each with N papers of its
@@ -19,8 +20,9 @@ Reported, all in this run:
   paperfeed at each N, mean and per style, with up/same/down counts against N=0;
   the digest section (each item assigned to one area, MMR) against the per-area ranking.
 
-Usage: .venv/bin/python benchmarks/bench_rank.py [--split tuning|held-out] [--home COPY_OF_HOME]
-[--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2] [--weights center=0.5,bm25=0.3]
+Usage: .venv/bin/python benchmarks/bench_rank.py [--split tuning|held-out|held-out-2|held-out-3]
+[--home COPY_OF_HOME] [--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2]
+[--weights center=0.5,bm25=0.3]
 """
 
 from __future__ import annotations
@@ -293,7 +295,9 @@ def evaluate(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", choices=("tuning", "held-out"), default="tuning")
+    parser.add_argument(
+        "--split", choices=("tuning", "held-out", "held-out-2", "held-out-3"), default="tuning"
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--home", type=Path, help="a COPY of a home with the snapshot embedded")
     parser.add_argument("--reads", default="0,5,10,20,40")
