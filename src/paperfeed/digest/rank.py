@@ -41,12 +41,12 @@ WINDOW_NEGATIVES = 500  # about this many of the window's items, sampled, when t
 STRONG_NEGATIVE = 3.0  # weight of an item rated down against one merely left unread
 NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 SELF_TRAIN_L2 = 1.0  # ridge penalty of the classifier of the window's best items
-# MMR's weight on novelty. Tuning half, first 3 weeks (153 cases; ranking 0.444 / 0.562 with
-# no reads / 20 reads), digest section: 0.3 gave 0.420 / 0.538, 0.15 0.437 / 0.555, 0.1
-# 0.438 / 0.559, 0.05 0.441 / 0.563; near-duplicates are skipped whatever the weight. 0.1
-# keeps some variety and leaves room under the 0.02 the section may lose. Placing each item
-# under the area whose list it stands highest in, instead of by score, gave 0.441 / 0.554 at
-# 0.1: not kept.
+# MMR's weight on novelty. Tuning half, first 5 weeks (255 cases; ranking 0.430 / 0.536 with
+# no reads / 20 reads), digest section: 0.3 gave 0.402 / 0.516, 0.15 0.419 / 0.530, 0.1
+# 0.422 / 0.535, 0.05 0.427 / 0.538; near-duplicates are skipped whatever the weight. 0.1
+# keeps some variety and leaves room under the 0.02 the section may lose. On the first 3
+# weeks, placing each item under the area whose list it stands highest in, instead of by
+# score, gave 0.441 / 0.554 against 0.438 / 0.559 at 0.1: not kept.
 DIVERSITY = 0.1
 
 
