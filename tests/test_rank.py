@@ -293,3 +293,48 @@ def test_self_training_lifts_items_like_the_window_s_best_ones() -> None:
     assert (place[unseen] < 60).all()
     untouched = rank.self_trained(vectors, relevance, rank.Weights(self_train=0.0))
     np.testing.assert_array_equal(untouched, relevance)
+
+
+def test_expansion_scores_the_words_that_set_the_best_items_apart() -> None:
+    titles = [
+        "quantum circuits for kernels",
+        "quantum annealing schedules",
+        "learning with data",
+        "more data for learning",
+        "a quantum walk on graphs",
+        "learning graphs from data",
+    ]
+    corpus = rank.Corpus.of(titles, [""] * len(titles))
+    scores = corpus.expansion_bm25(np.array([0, 1]), terms=5)
+    assert scores[4] > 0  # names "quantum", the best items' word, though not among them
+    assert scores[2] == scores[3] == 0  # "learning" and "data" are commoner outside them
+    assert not corpus.expansion_bm25(np.array([0, 1]), terms=0).any()
+
+
+def test_expansion_leaves_a_window_too_small_to_tell_apart_as_it_is() -> None:
+    corpus = rank.Corpus.of(["a b", "c d"], ["", ""])
+    relevance = np.array([1.0, -1.0])
+    assert rank.expanded(corpus, relevance, rank.Weights()) is relevance
+
+
+def test_nearest_finds_each_row_s_closest_others_never_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(250, 16))
+    monkeypatch.setattr(rank, "NEAREST_CELLS", 250 * 60)  # blocks of 60 rows, the last short
+    found = rank.nearest(vectors, 4)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    expected = np.argsort(-sims, axis=1)[:, :4]
+    assert all(set(f) == set(e) for f, e in zip(found, expected, strict=True))
+    assert rank.nearest(vectors[:3], 10).shape == (3, 2)
+    assert rank.nearest(vectors[:1], 10).shape == (1, 0)
+
+
+def test_an_item_among_relevant_neighbours_rises_above_an_equal_one_among_irrelevant() -> None:
+    relevance = np.array([0.0, 0.0, 2.0, 2.0, -2.0, -2.0])
+    neighbours = np.array([[2, 3], [4, 5], [3, 0], [2, 0], [5, 1], [4, 1]])
+    smoothed = rank.smoothed(relevance, neighbours, 0.3)
+    assert smoothed[0] > smoothed[1]
+    assert rank.smoothed(relevance, neighbours[:, :0], 0.3) is relevance

@@ -12,6 +12,11 @@ An item's score for an area, from signals z-scored over the window's items:
                  classifier on embeddings (paperfeed.digest.learn; as arxiv-sanity trains its
                  per-user SVM), blended with the description in the share that best ranks the
                  learner's history (reads against what they left unread)
+    expansion    BM25 over the words that set the window's best items so far apart from the
+                 rest (pseudo-relevance feedback in words: a short description names few of
+                 the words its papers use)
+    neighbours   the mean score of each item's NEIGHBOURS nearest window items: a paper
+                 among papers of the topic is likely of the topic too
     self-trained a classifier of the window's best items so far against the rest, blended in:
                  what this week's papers on the topic look like, which a short description
                  cannot say
@@ -25,6 +30,7 @@ with MMR, never keeping two near-identical items.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +47,8 @@ WINDOW_NEGATIVES = 500  # about this many of the window's items, sampled, when t
 STRONG_NEGATIVE = 3.0  # weight of an item rated down against one merely left unread
 NEAR_DUPLICATE = 0.92  # cosine above which two items count as the same paper
 SELF_TRAIN_L2 = 1.0  # ridge penalty of the classifier of the window's best items
+NEIGHBOURS = 10  # nearest window items whose mean score an item's score is blended with
+NEAREST_CELLS = 1 << 22  # similarities computed at once (16 MB; a bigger block is slower)
 # MMR's weight on novelty. Tuning half, first 5 weeks (255 cases; ranking 0.430 / 0.536 with
 # no reads / 20 reads), digest section: 0.3 gave 0.402 / 0.516, 0.15 0.419 / 0.530, 0.1
 # 0.422 / 0.535, 0.05 0.427 / 0.538; near-duplicates are skipped whatever the weight. 0.1
@@ -62,7 +70,15 @@ class Weights:
     0.355 / 0.338: 0.7 keeps the section within 0.02 of the ranking), 15 / 40 / 60 items at 0.6
     to 0.8 gave 0.373-0.380. At 20 reads self-training after the reader model gave 0.448 vs
     0.441 without; the reader model on centered vectors 0.437; 1,000 unread negatives instead
-    of 300, 0.451 (and 5 reads 0.407 vs 0.412); nearest-read similarity 0.447."""
+    of 300, 0.451 (and 5 reads 0.407 vs 0.412); nearest-read similarity 0.447. Then (3 December,
+    2 read samples; no reads / 5 / 20 reads [digest sections]): as above 0.378 [0.373] / 0.413 /
+    0.446 [0.446]; neighbours 0.3: 0.385 [0.383] / 0.420 / 0.452 [0.451]; expansion 0.15 (60
+    words): 0.383 [0.388] / 0.418 / 0.450 [0.454]; both: 0.388 [0.391] / 0.420 / 0.451 [0.456]
+    (kept); both with neighbours 0.2 / 0.4 or expansion 0.1 / 0.2: 0.387-0.389 with no reads,
+    0.447-0.450 at 20. Not kept, each within 0.005 on the first 5 weeks: a few-word description
+    as one whole-phrase keyword; BM25 relevance feedback over the reads' words
+    (Robertson-Sparck Jones weights); self-training also on the store's best items; two rounds
+    of self-training; another self-training share once an area has reads."""
 
     semantic: float = 1.0
     bm25: float = 0.3
@@ -75,7 +91,10 @@ class Weights:
     source: float = 0.3
     center: float = 1.0  # share of the window's mean vector taken off items and queries
     self_train: float = 0.7  # share of the classifier of the window's best items
-    self_train_top: int = 30  # how many of the best items it learns from
+    self_train_top: int = 30  # how many of the best items it learns from (and expansion)
+    expansion: float = 0.15  # share of BM25 over the words that set those items apart
+    expansion_terms: int = 60  # how many such words
+    neighbours: float = 0.3  # share of the mean score of each item's nearest window items
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +160,7 @@ class Corpus:
     titles: list[str]  # lowercased
     summaries: list[str]  # lowercased
     index: KeywordIndex
+    posting_terms: np.ndarray  # the term of each of the index's (term, document) weights
 
     @classmethod
     def of(cls, titles: Sequence[str], summaries: Sequence[str]) -> Corpus:
@@ -148,13 +168,36 @@ class Corpus:
         low_summaries = [s.lower() for s in summaries]
         texts = [f"{t}\n{s}" for t, s in zip(low_titles, low_summaries, strict=True)]
         index = KeywordIndex.build(np.arange(len(texts)), texts)
-        return cls(low_titles, low_summaries, index)
+        postings_per_term = np.diff(index.arrays["indptr"])
+        terms = np.repeat(np.arange(len(postings_per_term)), postings_per_term)
+        return cls(low_titles, low_summaries, index, terms)
 
     def bm25(self, words: str) -> np.ndarray:
         """(n,) BM25 of the topical words of `words` (stopwords left out: a learner's sentence
         is full of them), each distinct word counted once."""
         terms = list(dict.fromkeys(content_words(words)))
         return np.asarray(self.index.scores(terms), dtype=np.float64)
+
+    def expansion_bm25(self, rows: np.ndarray, terms: int) -> np.ndarray:
+        """(n,) BM25 over the `terms` words whose mean weight in `rows` most exceeds their
+        mean over the window, each word weighted by that excess."""
+        weights, documents = self.index.arrays["data"], self.index.arrays["indices"]
+        n, vocabulary = len(self.titles), len(self.index.arrays["indptr"]) - 1
+        if not len(weights) or not len(rows):
+            return np.zeros(n)
+        in_rows = np.zeros(n)
+        in_rows[rows] = 1.0 / len(rows)
+        excess = np.bincount(
+            self.posting_terms, weights * (in_rows[documents] - 1.0 / n), minlength=vocabulary
+        )
+        chosen = np.zeros(vocabulary, dtype=bool)
+        best = np.argsort(-excess, kind="stable")[:terms]
+        chosen[best[excess[best] > 0]] = True
+        postings = chosen[self.posting_terms]
+        term_weight = excess[self.posting_terms[postings]]
+        return np.bincount(
+            documents[postings], term_weight * weights[postings], minlength=n
+        ).astype(np.float64)
 
     def keyword_scores(self, keywords: Sequence[str]) -> np.ndarray:
         """(n,) log(1 + 2 per keyword in the title + 1 per keyword in the summary)."""
@@ -297,6 +340,7 @@ def _area_scores(
     vectors = _unit_rows(raw - mean)
     context = _context_signal(cands, n, weights)
     corpus = cands.corpus or Corpus.of(cands.titles, cands.summaries)
+    neighbours = nearest(vectors, NEIGHBOURS) if weights.neighbours else None
     for j, area in enumerate(areas):
         query = _unit(area_query(area, feedback, j, weights) - mean)
         relevance = description_signal(vectors, corpus, area, query, weights)
@@ -304,6 +348,9 @@ def _area_scores(
         if model is not None and model.share > 0:
             learned = zscore(model.score(raw))
             relevance = (1 - model.share) * relevance + model.share * learned
+        relevance = expanded(corpus, relevance, weights)
+        if neighbours is not None:
+            relevance = smoothed(relevance, neighbours, weights.neighbours)
         relevance = self_trained(vectors, relevance, weights)
         scores[:, j] = np.where(allowed(corpus, area), context + relevance, -np.inf)
     return scores
@@ -312,6 +359,45 @@ def _area_scores(
 def _unit_rows(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return np.asarray(rows / np.where(norms > 0, norms, 1.0))
+
+
+def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
+    """(n, min(k, n - 1)) the indices of each row's nearest other rows by inner product."""
+    n = len(vectors)
+    k = min(k, n - 1)
+    found = np.zeros((n, max(k, 0)), dtype=np.int64)
+    if k <= 0:
+        return found
+    rows = np.asarray(vectors, dtype=np.float32)
+    block = max(1, NEAREST_CELLS // n)
+    for start in range(0, n, block):
+        # unlike the small solves (see area_scores), a product this size repays BLAS threads:
+        # 0.14 s instead of 0.21 s for 4,000 rows on 2 cores
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+            sims = rows[start : start + block] @ rows.T
+        own = np.arange(start, start + len(sims))
+        sims[own - start, own] = -np.inf
+        found[start : start + len(sims)] = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+    return found
+
+
+def smoothed(relevance: np.ndarray, neighbours: np.ndarray, share: float) -> np.ndarray:
+    """The relevance blended with the mean relevance of each item's neighbours."""
+    if neighbours.shape[1] == 0:
+        return relevance
+    around = zscore(relevance[neighbours].mean(axis=1))
+    return zscore((1 - share) * relevance + share * around)
+
+
+def expanded(corpus: Corpus, relevance: np.ndarray, weights: Weights) -> np.ndarray:
+    """The relevance blended with BM25 over the words that set its `self_train_top` best
+    items apart from the window (on windows too small to tell them from the rest: as is)."""
+    top = weights.self_train_top
+    if not weights.expansion or len(relevance) <= 4 * top:
+        return relevance
+    best = np.argsort(-relevance, kind="stable")[:top]
+    words = zscore(corpus.expansion_bm25(best, weights.expansion_terms))
+    return zscore((1 - weights.expansion) * relevance + weights.expansion * words)
 
 
 def self_trained(vectors: np.ndarray, relevance: np.ndarray, weights: Weights) -> np.ndarray:
