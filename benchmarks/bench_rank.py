@@ -2,10 +2,10 @@
 
 The areas, their three styles (short phrase, a sentence, a description with keywords) and the
 fixed area and week splits are in benchmarks/focus_areas.yaml, written before any tuning. Every
-weight of paperfeed.digest.rank was chosen with `--split tuning`; `--split held-out` is run once and
-reported as it comes out (it was, at stop 16; held-out-2 and held-out-3 are the held-out areas on
-fresh weeks, each run once after it). Relevant = the paper lists the area's arXiv category; P@10 per
-(area, week, style) case.
+weight of paperfeed.digest.rank was chosen with `--split tuning`; a held-out split is run once
+per change to the ranking and reported as it comes out: `held-out` at stop 16, `held-out-2` (the
+held-out areas on fresh weeks) on 3 December for expansion and neighbours; `held-out-3` is unrun.
+Relevant = the paper lists the area's arXiv category; P@10 per (area, week, style) case.
 
 The learner: every area of the split at once (one sources.yaml), each with N papers of its
 category read from the 8 weeks before the week (the store), N in --reads; the reads of
