@@ -286,35 +286,39 @@ def test_self_training_lifts_items_like_the_window_s_best_ones() -> None:
     relevance = rng.normal(size=200)
     relevance[:30] += 10.0  # half the cluster is already on top; the other half is not
     weights = rank.Weights(self_train=1.0, self_train_top=30)
-    lifted = rank.self_trained(vectors, relevance, weights)
+    everything = np.ones(200, dtype=bool)
+    lifted = rank.self_trained(vectors, relevance, everything, weights)
     unseen = np.arange(30, 60)
     place = np.argsort(np.argsort(-lifted))
     assert np.argsort(np.argsort(-relevance))[unseen].mean() > 60
     assert (place[unseen] < 60).all()
-    untouched = rank.self_trained(vectors, relevance, rank.Weights(self_train=0.0))
+    untouched = rank.self_trained(vectors, relevance, everything, rank.Weights(self_train=0.0))
     np.testing.assert_array_equal(untouched, relevance)
 
 
 def test_expansion_scores_the_words_that_set_the_best_items_apart() -> None:
     titles = [
-        "quantum circuits for kernels",
-        "quantum annealing schedules",
-        "learning with data",
-        "more data for learning",
-        "a quantum walk on graphs",
-        "learning graphs from data",
+        "quantum circuits",
+        "quantum annealing",
+        "learning data",
+        "data learning",
+        "quantum walk graphs",
+        "learning graphs data",
+        "",
+        "",
     ]
     corpus = rank.Corpus.of(titles, [""] * len(titles))
-    scores = corpus.expansion_bm25(np.array([0, 1]), terms=5)
+    scores = corpus.expansion_bm25(np.array([0, 1, 6]), terms=100)
     assert scores[4] > 0  # names "quantum", the best items' word, though not among them
     assert scores[2] == scores[3] == 0  # "learning" and "data" are commoner outside them
+    assert scores[7] == 0  # an item without text shares no word with one
     assert not corpus.expansion_bm25(np.array([0, 1]), terms=0).any()
 
 
 def test_expansion_leaves_a_window_too_small_to_tell_apart_as_it_is() -> None:
     corpus = rank.Corpus.of(["a b", "c d"], ["", ""])
     relevance = np.array([1.0, -1.0])
-    assert rank.expanded(corpus, relevance, rank.Weights()) is relevance
+    assert rank.expanded(corpus, relevance, np.ones(2, bool), rank.Weights()) is relevance
 
 
 def test_nearest_finds_each_row_s_closest_others_never_itself(
@@ -338,3 +342,39 @@ def test_an_item_among_relevant_neighbours_rises_above_an_equal_one_among_irrele
     smoothed = rank.smoothed(relevance, neighbours, 0.3)
     assert smoothed[0] > smoothed[1]
     assert rank.smoothed(relevance, neighbours[:, :0], 0.3) is relevance
+
+
+def _lift_of_item_0_over_item_1(weights: rank.Weights) -> float:
+    """Item 0 shares its words with the 30 items that match the area; item 1 matches nothing."""
+    titles = ["qubit entanglement noise", "garden soil compost"]
+    titles += ["quantum qubit entanglement"] * 30
+    titles += [f"survey of method {i} for data tables" for i in range(168)]
+    cands = rank.Candidates(np.stack([hash_vector(t) for t in titles]), titles, [""] * 200)
+    area = rank.Area("Quantum", hash_vector("quantum"), description="quantum")
+    scores = rank.area_scores(cands, [area], None, weights)[:, 0]
+    return float(scores[0] - scores[1])
+
+
+@pytest.mark.parametrize(
+    "signal", [{"expansion": 0.15}, {"neighbours": 0.3}], ids=["expansion", "neighbours"]
+)
+def test_expansion_and_neighbours_lift_an_item_like_the_area_s_best(signal: dict) -> None:
+    alone = {"expansion": 0.0, "neighbours": 0.0, "self_train": 0.0, "center": 0.0}
+    without = _lift_of_item_0_over_item_1(rank.Weights(**alone))
+    with_signal = _lift_of_item_0_over_item_1(rank.Weights(**{**alone, **signal}))
+    assert with_signal > without + 0.1
+
+
+def test_filtered_items_never_teach_the_area_its_words() -> None:
+    titles = ["quantum sensing lasers"] * 30 + ["quantum qubit gates"] * 30
+    titles += [f"survey of method {i} for data tables" for i in range(140)]
+    titles += ["lasers optics", "qubit gates design"]
+    cands = rank.Candidates(np.stack([hash_vector(t) for t in titles]), titles, [""] * 202)
+    area = rank.Area(
+        "Quantum", hash_vector("quantum sensing"), description="quantum", exclude=("lasers",)
+    )
+    weights = rank.Weights(expansion=1.0, neighbours=0.0, self_train=0.0, center=0.0)
+    scores = rank.area_scores(cands, [area], None, weights)[:, 0]
+    assert np.isneginf(scores[:30]).all() and np.isneginf(scores[200])
+    # the words came from the qubit items, the best the filter keeps
+    assert scores[201] > scores[60:200].max()

@@ -171,7 +171,7 @@ class Corpus:
         texts = [f"{t}\n{s}" for t, s in zip(low_titles, low_summaries, strict=True)]
         index = KeywordIndex.build(np.arange(len(texts)), texts)
         postings_per_term = np.diff(index.arrays["indptr"])
-        terms = np.repeat(np.arange(len(postings_per_term)), postings_per_term)
+        terms = np.repeat(np.arange(len(postings_per_term), dtype=np.int32), postings_per_term)
         return cls(low_titles, low_summaries, index, terms)
 
     def bm25(self, words: str) -> np.ndarray:
@@ -189,9 +189,12 @@ class Corpus:
             return np.zeros(n)
         in_rows = np.zeros(n)
         in_rows[rows] = 1.0 / len(rows)
+        # per word: its mean weight in `rows` less its mean weight over the window
         excess = np.bincount(
             self.posting_terms, weights * (in_rows[documents] - 1.0 / n), minlength=vocabulary
         )
+        if "" in self.index.vocab:  # what the index holds for an item without text
+            excess[self.index.vocab[""]] = 0.0
         chosen = np.zeros(vocabulary, dtype=bool)
         best = np.argsort(-excess, kind="stable")[:terms]
         chosen[best[excess[best] > 0]] = True
@@ -342,19 +345,20 @@ def _area_scores(
     vectors = _unit_rows(raw - mean)
     context = _context_signal(cands, n, weights)
     corpus = cands.corpus or Corpus.of(cands.titles, cands.summaries)
-    neighbours = nearest(vectors, NEIGHBOURS) if weights.neighbours else None
+    neighbours = nearest(vectors, NEIGHBOURS) if weights.neighbours and areas else None
     for j, area in enumerate(areas):
+        keep = allowed(corpus, area)
         query = _unit(area_query(area, feedback, j, weights) - mean)
         relevance = description_signal(vectors, corpus, area, query, weights)
         model = reader_model(cands.vectors, feedback, j, np.asarray(area.vector), weights)
         if model is not None and model.share > 0:
             learned = zscore(model.score(raw))
             relevance = (1 - model.share) * relevance + model.share * learned
-        relevance = expanded(corpus, relevance, weights)
+        relevance = expanded(corpus, relevance, keep, weights)
         if neighbours is not None:
             relevance = smoothed(relevance, neighbours, weights.neighbours)
-        relevance = self_trained(vectors, relevance, weights)
-        scores[:, j] = np.where(allowed(corpus, area), context + relevance, -np.inf)
+        relevance = self_trained(vectors, relevance, keep, weights)
+        scores[:, j] = np.where(keep, context + relevance, -np.inf)
     return scores
 
 
@@ -372,15 +376,21 @@ def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
         return found
     rows = np.asarray(vectors, dtype=np.float32)
     block = max(1, NEAREST_CELLS // n)
-    for start in range(0, n, block):
-        # unlike the small solves (see area_scores), a product this size repays BLAS threads:
-        # 0.14 s instead of 0.21 s for 4,000 rows on 2 cores
-        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+    # unlike the small solves (see area_scores), a product this size repays BLAS threads:
+    # 0.14 s instead of 0.21 s for 4,000 rows on 2 cores
+    with threadpool_limits(limits=_usable_cpus(), user_api="blas"):
+        for start in range(0, n, block):
             sims = rows[start : start + block] @ rows.T
-        own = np.arange(start, start + len(sims))
-        sims[own - start, own] = -np.inf
-        found[start : start + len(sims)] = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+            own = np.arange(start, start + len(sims))
+            sims[own - start, own] = -np.inf
+            found[start : start + len(sims)] = np.argpartition(sims, n - k, axis=1)[:, n - k :]
     return found
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process may run on
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def smoothed(relevance: np.ndarray, neighbours: np.ndarray, share: float) -> np.ndarray:
@@ -391,25 +401,36 @@ def smoothed(relevance: np.ndarray, neighbours: np.ndarray, share: float) -> np.
     return zscore((1 - share) * relevance + share * around)
 
 
-def expanded(corpus: Corpus, relevance: np.ndarray, weights: Weights) -> np.ndarray:
+def best_first(relevance: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Indices by relevance, best first, the items the area's filters drop last."""
+    return np.argsort(-np.where(keep, relevance, -np.inf), kind="stable")
+
+
+def expanded(
+    corpus: Corpus, relevance: np.ndarray, keep: np.ndarray, weights: Weights
+) -> np.ndarray:
     """The relevance blended with BM25 over the words that set its `self_train_top` best
-    items apart from the window (on windows too small to tell them from the rest: as is)."""
+    items (among those the filters `keep`) apart from the window; on windows too small to
+    tell them from the rest, as is."""
     top = weights.self_train_top
     if not weights.expansion or len(relevance) <= 4 * top:
         return relevance
-    best = np.argsort(-relevance, kind="stable")[:top]
+    best = best_first(relevance, keep)[:top]
     words = zscore(corpus.expansion_bm25(best, weights.expansion_terms))
     return zscore((1 - weights.expansion) * relevance + weights.expansion * words)
 
 
-def self_trained(vectors: np.ndarray, relevance: np.ndarray, weights: Weights) -> np.ndarray:
+def self_trained(
+    vectors: np.ndarray, relevance: np.ndarray, keep: np.ndarray, weights: Weights
+) -> np.ndarray:
     """The relevance blended with a classifier of the window's `self_train_top` best items
-    against a sample of those below twice as many: how this week's papers on the topic differ
-    from the rest, which one query vector cannot say (pseudo-relevance feedback, learned)."""
+    (among those the area's filters `keep`) against a sample of those below twice as many: how
+    this week's papers on the topic differ from the rest, which one query vector cannot say
+    (pseudo-relevance feedback, learned)."""
     n, top = len(vectors), weights.self_train_top
     if not weights.self_train or n <= 4 * top:
         return relevance
-    order = np.argsort(-relevance, kind="stable")
+    order = best_first(relevance, keep)
     negatives = order[2 * top :: max(1, (n - 2 * top) // WINDOW_NEGATIVES)]
     coef, bias, _ = fit_linear(
         vectors[order[:top]],
