@@ -9,6 +9,7 @@ paperfeed's embedder and cached in /tmp/paperfeed_bench_rank/.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -130,21 +131,36 @@ def paper_vectors(papers: list[dict], home: Path | None) -> dict[str, np.ndarray
     return found
 
 
-def query_vectors(areas: list[EvalArea]) -> dict[tuple[str, str], np.ndarray]:
-    """(category, style) -> the area's query vector, as paperfeed's digest encodes it."""
-    from paperfeed.digest.gather import encode_areas
+def query_vectors(
+    areas: list[EvalArea], *, as_written: bool = False
+) -> dict[tuple[str, str], np.ndarray]:
+    """(category, style) -> the area's query vector as paperfeed's digest encodes it, or with
+    `as_written` of its description and keywords as the learner wrote them (the dense-only peer).
+    Cached by the text embedded: a change to how areas are phrased is never served stale."""
+    from paperfeed.digest.gather import area_text
     from paperfeed.embed.embedder import load_query_encoder
 
     CACHE.mkdir(exist_ok=True)
     file = CACHE / "queries.npz"
     cached = dict(np.load(file)) if file.exists() else {}
-    wanted = {f"{a.category}|{s}": a.focus_area(s) for a in areas for s in STYLES}
-    todo = {k: f for k, f in wanted.items() if k not in cached}
+    text = {
+        (a.category, s): _written(a.focus_area(s)) if as_written else area_text(a.focus_area(s))
+        for a in areas
+        for s in STYLES
+    }
+    key = {case: hashlib.sha1(t.encode()).hexdigest() for case, t in text.items()}
+    todo = {key[case]: t for case, t in text.items() if key[case] not in cached}
     if todo:
-        encoded = encode_areas(load_query_encoder(DEFAULT_MODEL), list(todo.values()))
-        cached.update(dict(zip(todo, encoded, strict=True)))
+        encode = load_query_encoder(DEFAULT_MODEL)
+        for k, t in todo.items():
+            vector = np.asarray(encode(t), np.float32)
+            cached[k] = vector / np.linalg.norm(vector)
         np.savez(file, **cached)
-    return {tuple(k.split("|")): cached[k] for k in wanted}  # type: ignore[misc]
+    return {case: cached[key[case]] for case in text}
+
+
+def _written(area: FocusArea) -> str:
+    return f"{area.description}. {', '.join(area.keywords)}"
 
 
 # ---------------------------------------------------------------- peers

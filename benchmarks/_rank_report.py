@@ -13,19 +13,24 @@ def _counts(after: list[float], before: list[float]) -> str:
 
 
 def no_reads(cases: list, mean: dict, peers: dict) -> None:
-    print("\nno reads: mean P@10 over (area, week) cases")
     print(
-        f"{'style':<12} {'cases':>5} {'bm25':>7} {'dense':>7} {'paperfeed':>9} {'digest':>7}"
-        "  vs dense"
+        "\nno reads: mean P@10 over (area, week) cases (dense: the description as written;"
+        " phrased: as paperfeed embeds it)"
+    )
+    print(
+        f"{'style':<12} {'cases':>5} {'bm25':>7} {'dense':>7} {'phrased':>7} {'paperfeed':>9} "
+        f"{'digest':>7}  vs dense"
     )
     for style in (*STYLES, "all"):
         keys = [k for k in cases if style in (k[2], "all")]
         bm25 = np.mean([peers[k]["bm25"] for k in keys])
         dense = [peers[k]["dense"] for k in keys]
+        phrased = np.mean([peers[k]["phrased"] for k in keys])
         ours = [mean[(k, 0)][0] for k in keys]
         digest = np.mean([mean[(k, 0)][1] for k in keys])
         print(
-            f"{style:<12} {len(keys):>5} {bm25:>7.3f} {np.mean(dense):>7.3f} {np.mean(ours):>9.3f} "
+            f"{style:<12} {len(keys):>5} {bm25:>7.3f} {np.mean(dense):>7.3f} {phrased:>7.3f} "
+            f"{np.mean(ours):>9.3f} "
             f"{digest:>7.3f}  x{np.mean(ours) / np.mean(dense):.3f}; {_counts(ours, dense)}"
         )
 

@@ -4,7 +4,8 @@ The areas, their three styles (short phrase, a sentence, a description with keyw
 fixed area and week splits are in benchmarks/focus_areas.yaml, written before any tuning. Every
 weight of paperfeed.digest.rank was chosen with `--split tuning`; a held-out split is run once
 per change to the ranking and reported as it comes out: `held-out` at stop 16, `held-out-2` (the
-held-out areas on fresh weeks) on 3 December for expansion and neighbours; `held-out-3` is unrun.
+held-out areas on fresh weeks) on 3 December for expansion and neighbours, `held-out-3` on 3
+December for phrasing an area as a paper (paperfeed.digest.gather.area_text); none is left unrun.
 Relevant = the paper lists the area's arXiv category; P@10 per (area, week, style) case.
 
 The learner: every area of the split at once (one sources.yaml), each with N papers of its
@@ -13,7 +14,8 @@ N=5 are among those of N=10 and so on. They were also shown UNREAD_SHOWN papers 
 and read none of them (paperfeed's negatives). SAMPLES read samples per case, fixed seeds.
 
 Reported, all in this run:
-  peers with no reads: BM25 (bm25s, description + keywords), dense-only MiniLM cosine;
+  peers with no reads: BM25 (bm25s, description + keywords), dense-only MiniLM cosine of the
+    description as written (and, as "phrased", of the text paperfeed embeds for the area);
   peers with reads (--peer-reads): arxiv-sanity-lite's recommender (TF-IDF 1-2 grams, sublinear
     tf, LinearSVC C=0.01 balanced, positives the reads, negatives the rest of the store and the
     week) and the same LinearSVC on the MiniLM vectors;
@@ -159,6 +161,18 @@ def peers_without_reads(week: Week, areas: list[EvalArea], queries: dict) -> dic
     return found
 
 
+def dense_phrased(week: Week, areas: list[EvalArea], queries: dict, peers: dict) -> dict:
+    """The peers' rows with the dense-only cosine of the area phrased as paperfeed phrases it
+    (what that phrasing alone is worth) added."""
+    found = {}
+    for a in areas:
+        for style in STYLES:
+            key = (week.name, a.category, style)
+            phrased = week.vectors @ queries[(a.category, style)]
+            found[key] = {**peers[key], "phrased": precision_at(phrased, week.relevant[a.category])}
+    return found
+
+
 def peers_with_reads(
     week: Week, areas: list[EvalArea], orders: list, counts: list[int], vectors: dict
 ) -> dict[tuple[str, str, int], dict[str, float]]:
@@ -269,7 +283,7 @@ def evaluate(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.reads.split(",")]
     peer_counts = [int(n) for n in args.peer_reads.split(",") if n]
     weeks, vectors = load_weeks(args, names)
-    queries = query_vectors(areas)
+    queries, written = query_vectors(areas), query_vectors(areas, as_written=True)
     started = time.perf_counter()
     peers, learned_peers, orders = {}, {}, {}
     for week in weeks:
@@ -277,11 +291,12 @@ def evaluate(args: argparse.Namespace) -> None:
         found = cached_peers(
             f"{week.name}-{args.split}-{args.samples}-{args.peer_reads}-{bool(args.home)}",
             lambda week=week, order=order: (
-                peers_without_reads(week, areas, queries),
+                peers_without_reads(week, areas, written),
                 peers_with_reads(week, areas, order, peer_counts, vectors),
             ),
         )
         peers.update(found[0])
+        peers.update(dense_phrased(week, areas, queries, found[0]))
         learned_peers.update(found[1])
     print(f"  peers ready ({time.perf_counter() - started:.0f} s)", flush=True)
     if args.peers_only:

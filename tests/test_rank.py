@@ -378,3 +378,26 @@ def test_filtered_items_never_teach_the_area_its_words() -> None:
     assert np.isneginf(scores[:30]).all() and np.isneginf(scores[200])
     # the words came from the qubit items, the best the filter keeps
     assert scores[201] > scores[60:200].max()
+
+
+def test_an_area_of_a_sentence_or_more_is_embedded_phrased_as_a_paper_a_short_phrase_as_written():
+    from paperfeed.config import FocusArea
+    from paperfeed.digest.gather import AREA_QUERY, area_text, encode_areas
+
+    sentence = FocusArea("CV", "I want to learn how models recognise objects in photos and videos.")
+    described = FocusArea("NLP", "Working with text and language models.", ("translation", "chat"))
+    phrase = FocusArea("RL", "reinforcement learning")
+    assert area_text(sentence) == AREA_QUERY.format(sentence.description.rstrip("."))
+    assert area_text(described) == AREA_QUERY.format(
+        "Working with text and language models. translation, chat"
+    )
+    assert area_text(phrase) == "reinforcement learning"
+    embedded: list[str] = []
+
+    def encode(text: str) -> np.ndarray:
+        embedded.append(text)
+        return np.full(4, 2.0)
+
+    vectors = encode_areas(encode, [sentence, phrase])
+    assert embedded == [area_text(sentence), "reinforcement learning"]
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0)
