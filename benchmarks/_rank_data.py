@@ -137,14 +137,14 @@ def query_vectors(
     """(category, style) -> the area's query vector as paperfeed's digest encodes it, or with
     `as_written` of its description and keywords as the learner wrote them (the dense-only peer).
     Cached by the text embedded: a change to how areas are phrased is never served stale."""
-    from paperfeed.digest.gather import area_text
+    from paperfeed.digest.gather import area_text, area_words
     from paperfeed.embed.embedder import load_query_encoder
 
     CACHE.mkdir(exist_ok=True)
     file = CACHE / "queries.npz"
     cached = dict(np.load(file)) if file.exists() else {}
     text = {
-        (a.category, s): _written(a.focus_area(s)) if as_written else area_text(a.focus_area(s))
+        (a.category, s): (area_words if as_written else area_text)(a.focus_area(s))
         for a in areas
         for s in STYLES
     }
@@ -157,10 +157,6 @@ def query_vectors(
             cached[k] = vector / np.linalg.norm(vector)
         np.savez(file, **cached)
     return {case: cached[key[case]] for case in text}
-
-
-def _written(area: FocusArea) -> str:
-    return f"{area.description}. {', '.join(area.keywords)}"
 
 
 # ---------------------------------------------------------------- peers

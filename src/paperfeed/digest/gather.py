@@ -55,12 +55,16 @@ AREA_QUERY = "In this paper, we study {}."
 AREA_QUERY_MIN_WORDS = 6  # topical words from which an area is phrased as a paper
 
 
-def area_text(area: FocusArea) -> str:
-    """The text embedded for an area: its description and keywords, as a paper would open
-    (a short phrase as written)."""
+def area_words(area: FocusArea) -> str:
+    """The area as the learner wrote it: its description, then its keywords."""
     words = area.description.strip().rstrip(".")
-    if area.keywords:
-        words = f"{words}. {', '.join(area.keywords)}"
+    return f"{words}. {', '.join(area.keywords)}" if area.keywords else words
+
+
+def area_text(area: FocusArea) -> str:
+    """The text embedded for an area: its words as a paper would open (a short phrase as
+    written)."""
+    words = area_words(area)
     if len(set(content_words(words))) < AREA_QUERY_MIN_WORDS:
         return words
     return AREA_QUERY.format(words)
