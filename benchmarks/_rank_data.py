@@ -137,7 +137,7 @@ def query_vectors(
     """(category, style) -> the area's query vector as paperfeed's digest encodes it, or with
     `as_written` of its description and keywords as the learner wrote them (the dense-only peer).
     Cached by the text embedded: a change to how areas are phrased is never served stale."""
-    from paperfeed.digest.gather import area_text, area_words
+    from paperfeed.digest.gather import area_text, area_words, encode_texts
     from paperfeed.embed.embedder import load_query_encoder
 
     CACHE.mkdir(exist_ok=True)
@@ -151,10 +151,8 @@ def query_vectors(
     key = {case: hashlib.sha1(t.encode()).hexdigest() for case, t in text.items()}
     todo = {key[case]: t for case, t in text.items() if key[case] not in cached}
     if todo:
-        encode = load_query_encoder(DEFAULT_MODEL)
-        for k, t in todo.items():
-            vector = np.asarray(encode(t), np.float32)
-            cached[k] = vector / np.linalg.norm(vector)
+        encoded = encode_texts(load_query_encoder(DEFAULT_MODEL), list(todo.values()))
+        cached.update(dict(zip(todo, encoded, strict=True)))
         np.savez(file, **cached)
     return {case: cached[key[case]] for case in text}
 

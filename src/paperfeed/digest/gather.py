@@ -71,7 +71,12 @@ def area_text(area: FocusArea) -> str:
 
 
 def encode_areas(encode: Encoder, areas: Sequence[FocusArea]) -> np.ndarray:
-    rows = [np.asarray(encode(area_text(a)), np.float32) for a in areas]
+    return encode_texts(encode, [area_text(a) for a in areas])
+
+
+def encode_texts(encode: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """(len(texts), d) unit rows."""
+    rows = [np.asarray(encode(t), np.float32) for t in texts]
     matrix = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms > 0, norms, 1.0)
