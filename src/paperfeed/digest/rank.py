@@ -80,7 +80,13 @@ class Weights:
     (Robertson-Sparck Jones weights); self-training also on the store's best items; two rounds
     of self-training; another self-training share once an area has reads; the window's sample
     always among the reader model's negatives (weight 0.3 / 1: 5 reads 0.498 / 0.495 vs 0.492,
-    20 reads 0.536 / 0.531 vs 0.535); the area's reads among self-training's positives."""
+    20 reads 0.536 / 0.531 vs 0.535); the area's reads among self-training's positives. Also
+    not kept, on the first 3 tuning weeks (20 / 5 reads 0.543 / 0.508, 2 read samples), as other
+    negatives for the reader model: the other areas' reads (weight 1) 0.539 / 0.506; what each
+    area's section showed outside its category (its 10 best by cosine in each of the store's last
+    4 weeks; weight 3 / 1) 0.532 / 0.528 at 20; unread items the model scores like reads weighted
+    0.1 (positive-unlabeled) 0.531 / 0.498; even an oracle's, the area's own papers taken out of
+    its negatives, 0.544 / 0.513: the negatives are not what holds the reads back."""
 
     semantic: float = 1.0
     bm25: float = 0.3
