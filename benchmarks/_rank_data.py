@@ -46,7 +46,7 @@ class EvalArea:
 
 def load_areas(split: str) -> tuple[list[EvalArea], list[str]]:
     """The split's areas and weeks from focus_areas.yaml (held-out-2 and -3: the held-out areas
-    on fresh weeks)."""
+    on fresh weeks; rewritten: the held-out categories in another writer's words)."""
     data = yaml.safe_load(AREAS_FILE.read_text(encoding="utf-8"))
     areas = [
         EvalArea(

@@ -22,9 +22,9 @@ Reported, all in this run:
   paperfeed at each N, mean and per style, with up/same/down counts against N=0;
   the digest section (each item assigned to one area, MMR) against the per-area ranking.
 
-Usage: .venv/bin/python benchmarks/bench_rank.py [--split tuning|held-out|held-out-2|held-out-3]
-[--home COPY_OF_HOME] [--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2]
-[--weights center=0.5,bm25=0.3]
+Usage: .venv/bin/python benchmarks/bench_rank.py
+[--split tuning|held-out|held-out-2|held-out-3|rewritten] [--home COPY_OF_HOME]
+[--reads 0,5,10,20,40] [--peer-reads 5,20] [--samples 2] [--weights center=0.5,bm25=0.3]
 """
 
 from __future__ import annotations
@@ -313,7 +313,9 @@ def evaluate(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--split", choices=("tuning", "held-out", "held-out-2", "held-out-3"), default="tuning"
+        "--split",
+        choices=("tuning", "held-out", "held-out-2", "held-out-3", "rewritten"),
+        default="tuning",
     )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--home", type=Path, help="a COPY of a home with the snapshot embedded")
