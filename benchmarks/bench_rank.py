@@ -6,6 +6,8 @@ weight of paperfeed.digest.rank was chosen with `--split tuning`; a held-out spl
 per change to the ranking and reported as it comes out: `held-out` at stop 16, `held-out-2` (the
 held-out areas on fresh weeks) on 3 December for expansion and neighbours, `held-out-3` on 3
 December for phrasing an area as a paper (paperfeed.digest.gather.area_text); none is left unrun.
+`rewritten` (the held-out categories in another writer's words, on the held-out-3 weeks) was run
+once on 3 December with the ranking unchanged: how much the figures owe to whose words they are.
 Relevant = the paper lists the area's arXiv category; P@10 per (area, week, style) case.
 
 The learner: every area of the split at once (one sources.yaml), each with N papers of its
